@@ -31,6 +31,7 @@
     has and reads at other offsets do not.                                   */
 #include "tsr_cas.h" //  own header first: proves it self-contained
 #include <assert.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -95,22 +96,20 @@ s_from_mdb(int rc)
     return rc > 0 ? -rc : TSR_ESTORE; //  positive: errno
 }
 
+//  Big-endian integers in keys sort numerically under LMDB's memcmp order
 static void
 s_be64_put(uint8_t *dest, uint64_t value)
 {
-    for (int index = 7; index >= 0; index--) {
-        dest[index] = (uint8_t)value;
-        value >>= 8;
-    }
+    uint64_t big_endian = htobe64(value);
+    memcpy(dest, &big_endian, sizeof big_endian);
 }
 
 static uint64_t
 s_be64_get(const uint8_t *source)
 {
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | source[index];
-    return value;
+    uint64_t big_endian;
+    memcpy(&big_endian, source, sizeof big_endian);
+    return be64toh(big_endian);
 }
 
 static void

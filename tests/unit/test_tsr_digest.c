@@ -205,6 +205,13 @@ test_digest_file_reports_errors(void **state)
     assert_int_equal(tsr_digest_file(path, &digest), -ENOENT);
     //  A directory is not a regular file
     assert_int_equal(tsr_digest_file(fixture->dir, &digest), -EISDIR);
+    //  A descriptor that cannot be read
+    snprintf(path, sizeof path, "%s/write-only", fixture->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(tsr_digest_fd(fd, &digest), -EBADF);
+    close(fd);
+    assert_int_equal(unlink(path), 0);
 }
 
 static void
