@@ -24,14 +24,18 @@ TSR_NODISCARD int tsr_msg_encode(Tessera__Envelope *env, zframe_t **frame_out);
 TSR_NODISCARD int tsr_msg_decode(const void *data, size_t size, Tessera__Envelope **env_out);
 
 //  Encode and send. `routing_id` (borrowed) is prepended for ROUTER sockets;
-//  NULL for DEALER. Returns TSR_OK, an encode error, or TSR_EUNREACHABLE when
-//  the send fails (ROUTER_MANDATORY: peer gone).
+//  NULL for DEALER. Never blocks: returns TSR_OK, an encode error, or
+//  TSR_EUNREACHABLE when the send fails (ROUTER_MANDATORY: peer gone; or the
+//  peer's queue is full).
 TSR_NODISCARD int tsr_msg_send(Tessera__Envelope *env, zsock_t *sock, zframe_t *routing_id);
 
 //  Receive one message and decode it. On a ROUTER (`routing_id_out` not NULL)
 //  the first frame is the routing id (*routing_id_out, caller owns). If
 //  `user_id_out` is not NULL it gets a copy of the ZAP User-Id (the peer's Z85
-//  public key) or NULL. The message is consumed even when decoding fails.
+//  public key) or NULL. The message is consumed even when decoding fails; the
+//  routing id and User-Id are still returned then (to reply with an Error),
+//  except when the frame count is wrong (TSR_EPROTO, nothing returned).
+//  Blocks until a message arrives; -EINTR/-ETERM if interrupted.
 TSR_NODISCARD int tsr_msg_recv(zsock_t *sock, zframe_t **routing_id_out, char **user_id_out,
                                Tessera__Envelope **env_out);
 
