@@ -58,6 +58,8 @@ tsr_msg_send(Tessera__Envelope *env, zsock_t *sock, zframe_t *routing_id)
 {
     assert(env);
     assert(sock);
+    //  A ROUTER needs a routing id and nothing else takes one
+    assert((routing_id != NULL) == (zsock_type(sock) == ZMQ_ROUTER));
     zframe_t *payload = NULL;
     int rc = tsr_msg_encode(env, &payload);
     if (rc != TSR_OK)
@@ -85,6 +87,7 @@ tsr_msg_recv(zsock_t *sock, zframe_t **routing_id_out, char **user_id_out,
 {
     assert(sock);
     assert(env_out);
+    assert((routing_id_out != NULL) == (zsock_type(sock) == ZMQ_ROUTER));
     *env_out = NULL;
     if (routing_id_out)
         *routing_id_out = NULL;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 
 #include "tsr_msg.h"
@@ -551,6 +552,21 @@ test_msg_recv_keeps_routing_id_on_bad_payload(void **state)
     zsock_destroy(&router);
 }
 
+static void
+test_msg_recv_times_out_with_eagain(void **state)
+{
+    (void)state;
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    assert_non_null(dealer);
+    zsock_set_rcvtimeo(dealer, 0);
+    Tessera__Envelope *received = NULL;
+    char *user_id = NULL;
+    assert_int_equal(tsr_msg_recv(dealer, NULL, &user_id, &received), -EAGAIN);
+    assert_null(received);
+    assert_null(user_id);
+    zsock_destroy(&dealer);
+}
+
 //  A minimal ZAP handler (RFC 27) that admits every CURVE client and reports
 //  its public key as the User-Id, as the daemons' handler must.
 static void
@@ -651,6 +667,7 @@ main(void)
         cmocka_unit_test(test_msg_send_to_vanished_peer_is_unreachable),
         cmocka_unit_test(test_msg_recv_rejects_wrong_frame_count),
         cmocka_unit_test(test_msg_recv_keeps_routing_id_on_bad_payload),
+        cmocka_unit_test(test_msg_recv_times_out_with_eagain),
         cmocka_unit_test(test_msg_recv_reports_curve_user_id),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
