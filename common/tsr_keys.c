@@ -84,8 +84,10 @@ s_copy_metadata(zconfig_t *config, zcert_t *cert)
 {
     zconfig_t *metadata = zconfig_locate(config, "/metadata");
     for (zconfig_t *item = metadata ? zconfig_child(metadata) : NULL; item;
-         item = zconfig_next(item))
-        zcert_set_meta(cert, zconfig_name(item), "%s", zconfig_value(item));
+         item = zconfig_next(item)) {
+        const char *value = zconfig_value(item);
+        zcert_set_meta(cert, zconfig_name(item), "%s", value ? value : "");
+    }
 }
 
 //  Load a certificate file; with `want_secret`, it must hold a secret key that
@@ -135,8 +137,7 @@ out:
 }
 
 //  Create an empty file next to `path` (mkstemp: O_EXCL, 0600), then give it
-//  `mode`.
-//  Returns its name (caller frees) or NULL with errno set.
+//  `mode`. Returns its name (caller frees) or NULL with errno set.
 static char *
 s_temp_file(const char *path, mode_t mode)
 {

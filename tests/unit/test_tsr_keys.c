@@ -157,6 +157,23 @@ test_keys_load_round_trip(void **state)
 }
 
 static void
+test_keys_load_keeps_metadata(void **state)
+{
+    char *path = s_path(state, "labelled.pub");
+    zcert_t *original = zcert_new();
+    zcert_set_meta(original, "name", "%s", "build-box-1");
+    assert_int_equal(zcert_save_public(original, path), 0);
+    zcert_t *loaded = NULL;
+    assert_int_equal(tsr_keys_load_public(path, &loaded), TSR_OK);
+    assert_string_equal(zcert_public_txt(loaded), zcert_public_txt(original));
+    assert_non_null(zcert_meta(loaded, "name"));
+    assert_string_equal(zcert_meta(loaded, "name"), "build-box-1");
+    zcert_destroy(&loaded);
+    zcert_destroy(&original);
+    zstr_free(&path);
+}
+
+static void
 test_keys_load_secret_refuses_loose_mode(void **state)
 {
     char *path = s_path(state, "loose");
@@ -399,6 +416,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         KEYS_TEST(test_keys_generate_writes_private_secret_and_public),
         KEYS_TEST(test_keys_load_round_trip),
+        KEYS_TEST(test_keys_load_keeps_metadata),
         KEYS_TEST(test_keys_load_secret_refuses_loose_mode),
         KEYS_TEST(test_keys_load_rejects_garbage),
         KEYS_TEST(test_keys_load_secret_rejects_public_or_mismatched_file),
