@@ -153,8 +153,7 @@ tsr_registry_find(tsr_registry_t *self, const char *name_or_id)
 }
 
 void
-tsr_registry_touch(tsr_registry_t *self, tsr_agent_t *agent, zframe_t *routing_id,
-                   uint64_t now_ms)
+tsr_registry_touch(tsr_registry_t *self, tsr_agent_t *agent, zframe_t *routing_id, uint64_t now_ms)
 {
     assert(self);
     assert(agent);

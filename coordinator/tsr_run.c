@@ -108,8 +108,7 @@ tsr_run_add_job(tsr_run_t *self, const Tessera__JobSpec *spec, uint32_t shard_co
         job->shards[index].index = index;
         job->shards[index].state = TSR_SHARD_WAITING;
     }
-    self->jobs =
-        (tsr_job_t **)realloc(self->jobs, (self->job_count + 1) * sizeof(tsr_job_t *));
+    self->jobs = (tsr_job_t **)realloc(self->jobs, (self->job_count + 1) * sizeof(tsr_job_t *));
     assert(self->jobs);
     self->jobs[self->job_count++] = job;
     self->dirty = true;
@@ -304,7 +303,8 @@ s_shard_summary(const tsr_shard_t *shard)
     char id[512];
     tsr_shard_id(shard, id, sizeof id);
     result->id = strdup(id);
-    result->outcome = shard->state == TSR_SHARD_DONE ? shard->outcome : TESSERA__OUTCOME__OUTCOME_UNKNOWN;
+    result->outcome =
+        shard->state == TSR_SHARD_DONE ? shard->outcome : TESSERA__OUTCOME__OUTCOME_UNKNOWN;
     result->duration_ms = shard->duration_ms;
     result->attempts = shard->attempts;
     result->agent = strdup(shard->agent_name ? shard->agent_name : "");

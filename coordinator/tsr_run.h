@@ -43,13 +43,13 @@ typedef struct {
 } tsr_shard_t;
 
 struct _tsr_job_t {
-    tsr_run_t *run;          //  borrowed (owner of this job)
-    uint32_t index;          //  position in the run
-    Tessera__JobSpec *spec;  //  owned; a copy of the submitted spec
-    tsr_shard_t *shards;     //  owned array of shard_count
-    uint32_t shard_count;    //  >= 1
-    uint32_t threads;        //  slots per attempt: spec->threads, at least 1
-    bool finished;           //  all shards DONE and JOB_FINISHED emitted
+    tsr_run_t *run;           //  borrowed (owner of this job)
+    uint32_t index;           //  position in the run
+    Tessera__JobSpec *spec;   //  owned; a copy of the submitted spec
+    tsr_shard_t *shards;      //  owned array of shard_count
+    uint32_t shard_count;     //  >= 1
+    uint32_t threads;         //  slots per attempt: spec->threads, at least 1
+    bool finished;            //  all shards DONE and JOB_FINISHED emitted
     Tessera__Outcome outcome; //  PASSED if every shard passed, once finished
 };
 
@@ -73,8 +73,8 @@ struct _tsr_run_t {
 };
 
 //  Create an empty run (no jobs). Strings are copied; NULL counts as "".
-tsr_run_t *tsr_run_new(const char *id, uint64_t seq, const char *client_uuid,
-                       const char *project, const tsr_digest_t *workspace, uint64_t created_ms);
+tsr_run_t *tsr_run_new(const char *id, uint64_t seq, const char *client_uuid, const char *project,
+                       const tsr_digest_t *workspace, uint64_t created_ms);
 void tsr_run_destroy(tsr_run_t **self_p);
 
 //  Append a job: copies `spec`, creates `shard_count` (>= 1) shards in state

@@ -230,9 +230,8 @@ s_attempt_end(tsr_sched_t *self, tsr_attempt_t *attempt)
 static void s_job_check(tsr_sched_t *self, tsr_job_t *job, uint64_t now_ms);
 
 static void
-s_shard_done(tsr_sched_t *self, tsr_shard_t *shard, Tessera__Outcome outcome,
-             uint64_t duration_ms, const uint8_t *tail, size_t tail_bytes, const char *text,
-             uint64_t now_ms)
+s_shard_done(tsr_sched_t *self, tsr_shard_t *shard, Tessera__Outcome outcome, uint64_t duration_ms,
+             const uint8_t *tail, size_t tail_bytes, const char *text, uint64_t now_ms)
 {
     assert(shard->state != TSR_SHARD_DONE);
     assert(shard->attempt_id == 0);
@@ -250,8 +249,7 @@ s_shard_done(tsr_sched_t *self, tsr_shard_t *shard, Tessera__Outcome outcome,
 //  Queue the shard again as a new attempt. Infrastructure failures count
 //  against max_infra_retries; past it the shard ends as ERROR.
 static void
-s_requeue(tsr_sched_t *self, tsr_shard_t *shard, bool counted, const char *reason,
-          uint64_t now_ms)
+s_requeue(tsr_sched_t *self, tsr_shard_t *shard, bool counted, const char *reason, uint64_t now_ms)
 {
     assert(shard->attempt_id == 0);
     char text[512];
@@ -456,9 +454,9 @@ s_validate(const Tessera__Submit *submit, uint32_t *shard_counts, char **error_o
         for (size_t need = 0; need < job->n_needs; need++) {
             int target = s_find_job(submit, job->needs[need]);
             if (target < 0 || (size_t)target == index) {
-                *error_out = zsys_sprintf("job '%s' needs '%s', which %s", job->name,
-                                          job->needs[need],
-                                          target < 0 ? "does not exist" : "is itself");
+                *error_out =
+                    zsys_sprintf("job '%s' needs '%s', which %s", job->name, job->needs[need],
+                                 target < 0 ? "does not exist" : "is itself");
                 return TSR_EINVAL;
             }
         }
@@ -467,8 +465,8 @@ s_validate(const Tessera__Submit *submit, uint32_t *shard_counts, char **error_o
     int rc = TSR_OK;
     for (size_t index = 0; index < submit->n_jobs && rc == TSR_OK; index++)
         if (s_has_cycle(submit, index, colour)) {
-            *error_out = zsys_sprintf("job '%s': its needs form a cycle",
-                                      submit->jobs[index]->name);
+            *error_out =
+                zsys_sprintf("job '%s': its needs form a cycle", submit->jobs[index]->name);
             rc = TSR_EINVAL;
         }
     free(colour);
@@ -505,8 +503,7 @@ tsr_sched_submit(tsr_sched_t *self, const Tessera__Submit *submit, uint64_t now_
     uint64_t seq = self->next_run++;
     char id[32];
     snprintf(id, sizeof id, "run-%" PRIu64, seq);
-    tsr_run_t *run =
-        tsr_run_new(id, seq, submit->client_uuid, submit->project, &workspace, now_ms);
+    tsr_run_t *run = tsr_run_new(id, seq, submit->client_uuid, submit->project, &workspace, now_ms);
     run->no_cache = submit->no_cache;
     run->uploaded_bytes = submit->uploaded_bytes;
     for (size_t index = 0; index < submit->n_jobs; index++)
@@ -538,8 +535,8 @@ tsr_sched_adopt(tsr_sched_t *self, tsr_run_t **run_p, uint64_t now_ms, uint64_t 
                 shard->state = TSR_SHARD_WAITING;
                 s_enqueue(self, shard);
             } else if (shard->state == TSR_SHARD_RUNNING) {
-                if (!shard->attempt_id || !shard->agent_key
-                    || tsr_sched_attempt(self, shard->attempt_id)) {
+                if (!shard->attempt_id || !shard->agent_key ||
+                    tsr_sched_attempt(self, shard->attempt_id)) {
                     //  Not a lease we can wait for: run it again
                     shard->attempt_id = 0;
                     s_enqueue(self, shard);
@@ -606,8 +603,8 @@ tsr_sched_fill(tsr_sched_t *self, tsr_agent_t *agent, uint64_t now_ms, zlistx_t 
     for (tsr_shard_t *shard = (tsr_shard_t *)zlistx_first(self->queue); shard && free_slots;
          shard = (tsr_shard_t *)zlistx_next(self->queue)) {
         tsr_job_t *job = shard->job;
-        if (job->threads > free_slots
-            || !tsr_agent_has_labels(agent, job->spec->labels, job->spec->n_labels))
+        if (job->threads > free_slots ||
+            !tsr_agent_has_labels(agent, job->spec->labels, job->spec->n_labels))
             continue;
         s_dequeue(self, shard); //  keeps the iteration going (zlistx repositions its cursor)
         tsr_attempt_t *attempt = (tsr_attempt_t *)zmalloc(sizeof(tsr_attempt_t));
@@ -734,8 +731,7 @@ s_attempts_of(tsr_sched_t *self, const char *agent_key)
 }
 
 size_t
-tsr_sched_agent_lost(tsr_sched_t *self, const char *agent_key, const char *reason,
-                     uint64_t now_ms)
+tsr_sched_agent_lost(tsr_sched_t *self, const char *agent_key, const char *reason, uint64_t now_ms)
 {
     assert(self);
     assert(agent_key);
@@ -779,8 +775,8 @@ s_listed(const uint64_t *ids, size_t count, uint64_t id)
 }
 
 void
-tsr_sched_hello(tsr_sched_t *self, const char *agent_key, const uint64_t *in_flight,
-                size_t count, uint64_t now_ms, zlistx_t *cancel_out)
+tsr_sched_hello(tsr_sched_t *self, const char *agent_key, const uint64_t *in_flight, size_t count,
+                uint64_t now_ms, zlistx_t *cancel_out)
 {
     assert(self);
     assert(agent_key);
@@ -833,8 +829,7 @@ tsr_sched_cancel(tsr_sched_t *self, const char *run_id, uint64_t now_ms, zlistx_
                 s_lease_ref_add(cancel_out, attempt->agent_key, attempt->id);
                 s_attempt_end(self, attempt);
             }
-            s_shard_done(self, shard, TESSERA__OUTCOME__CANCELLED, 0, NULL, 0, "cancelled",
-                         now_ms);
+            s_shard_done(self, shard, TESSERA__OUTCOME__CANCELLED, 0, NULL, 0, "cancelled", now_ms);
         }
     }
     return TSR_OK;
