@@ -483,12 +483,10 @@ tsr_sched_submit(tsr_sched_t *self, const Tessera__Submit *submit, uint64_t now_
     assert(error_out);
     *run_out = NULL;
     *error_out = NULL;
-    if (submit->client_uuid && *submit->client_uuid) {
-        tsr_run_t *known = (tsr_run_t *)zhashx_lookup(self->runs_by_uuid, submit->client_uuid);
-        if (known) {
-            *run_out = known; //  a Lazy Pirate retry of a Submit we already took
-            return TSR_OK;
-        }
+    tsr_run_t *known = tsr_sched_run_by_uuid(self, submit->client_uuid);
+    if (known) {
+        *run_out = known; //  a Lazy Pirate retry of a Submit we already took
+        return TSR_OK;
     }
     tsr_digest_t workspace;
     if (tsr_msg_digest_get(submit->workspace, &workspace) != TSR_OK) {
@@ -567,6 +565,15 @@ tsr_sched_run(tsr_sched_t *self, const char *run_id)
 {
     assert(self);
     return run_id ? (tsr_run_t *)zhashx_lookup(self->runs_by_id, run_id) : NULL;
+}
+
+tsr_run_t *
+tsr_sched_run_by_uuid(tsr_sched_t *self, const char *client_uuid)
+{
+    assert(self);
+    if (!client_uuid || !*client_uuid)
+        return NULL;
+    return (tsr_run_t *)zhashx_lookup(self->runs_by_uuid, client_uuid);
 }
 
 zlistx_t *

@@ -64,6 +64,9 @@ void tsr_sched_adopt(tsr_sched_t *self, tsr_run_t **run_p, uint64_t now_ms, uint
 //  The run with this id, or NULL.
 tsr_run_t *tsr_sched_run(tsr_sched_t *self, const char *run_id);
 
+//  The run submitted with this client uuid, or NULL ("" never matches).
+tsr_run_t *tsr_sched_run_by_uuid(tsr_sched_t *self, const char *client_uuid);
+
 //  All runs (tsr_run_t *, borrowed), oldest first. Do not modify the list.
 zlistx_t *tsr_sched_runs(tsr_sched_t *self);
 
