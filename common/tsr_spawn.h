@@ -52,7 +52,9 @@ pid_t tsr_proc_pid(tsr_proc_t *self);
 int tsr_proc_fd(tsr_proc_t *self);
 
 //  Non-blocking: reap if exited (TSR_OK, *status_out filled), else enforce the
-//  timeout against `now_ms` (zclock_mono) and return -EAGAIN.
+//  timeout against `now_ms` (zclock_mono) and return -EAGAIN. When the child
+//  exits, whatever it left running in its process group is SIGKILLed. Once
+//  reaped, every call returns the same status.
 TSR_NODISCARD int tsr_proc_poll(tsr_proc_t *self, int64_t now_ms, tsr_proc_status_t *status_out);
 
 //  Block until exit (enforcing the timeout). Returns TSR_OK.

@@ -295,7 +295,6 @@ s_parse_job_key(tsr_yaml_t *yaml, const yaml_node_t *key_node, const yaml_node_t
 //  A job, as parsed, with what the `needs` check reports against.
 typedef struct {
     tsr_job_spec_t *job;            //  borrowed (owner: the jobs list)
-    const yaml_node_t *name_node;   //  borrowed (owner: the document)
     const yaml_node_t *needs_key;   //  borrowed (owner: the document); NULL if no needs
     const yaml_node_t *needs_value; //  borrowed (owner: the document)
     size_t *needs_index;            //  owned; indexes of the needed jobs
@@ -453,7 +452,6 @@ s_parse_jobs(tsr_yaml_t *yaml, const yaml_node_t *jobs_node, zlistx_t *jobs)
     s_entry_t *entries = (s_entry_t *)zmalloc(count * sizeof *entries);
     for (size_t index = 0; index < count && rc == TSR_OK; index++) {
         const yaml_node_t *name_node = tsr_yaml_node(yaml, start[index].key);
-        entries[index].name_node = name_node;
         entries[index].job = s_job_new(tsr_yaml_scalar(name_node));
         zlistx_add_end(jobs, entries[index].job);
         rc = s_parse_job(yaml, name_node, tsr_yaml_node(yaml, start[index].value), &entries[index]);

@@ -1,8 +1,10 @@
 /*  tsr_spec - `tessera.yml` job specifications (libyaml)
     A project with jobs; each job a command (list or string: a string runs via
-    `sh -c`), framework, env, timeout, threads, labels, needs, shards, retries,
-    workdir. Errors name file, line and column (`tessera.yml:12:5: unknown key
-    'shrads'`); `needs` must name existing jobs without cycles.
+    `sh -c`, and its framework is detected only when it is one plain command
+    line without shell syntax), framework, env, timeout, threads, labels,
+    needs, shards, retries, workdir. Errors name file, line and column
+    (`tessera.yml:12:5: unknown key 'shrads'`); `needs` must name existing
+    jobs without cycles.
 
         project: demo
         ignore: [build/, "*.o"]
@@ -25,7 +27,7 @@
 
 typedef struct {
     char *name;         //  owned
-    char *framework;    //  owned; "command", "pytest", "cargo", "npm"
+    char *framework;    //  owned; "command", "pytest", "cargo", "npm"; default detected
     zlistx_t *argv;     //  owned, of char *
     zlistx_t *env;      //  owned, of char * "NAME=VALUE", in file order
     uint32_t timeout_s; //  0 = none
@@ -33,8 +35,8 @@ typedef struct {
     zlistx_t *labels;   //  owned, of char * "key=value"
     zlistx_t *needs;    //  owned, of char * job names
     uint32_t shards;    //  0 = auto; default auto for a test framework, 1 for "command"
-    uint32_t retries;
-    char *workdir; //  owned; "" = workspace root
+    uint32_t retries;   //  extra attempts of a failed shard
+    char *workdir;      //  owned; "" = workspace root
 } tsr_job_spec_t;
 
 typedef struct _tsr_spec_t tsr_spec_t;
