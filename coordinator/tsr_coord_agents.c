@@ -96,8 +96,8 @@ s_on_progress(void *server, void *peer, const Tessera__Envelope *env)
         tsr_log_info("ignoring progress of attempt=%" PRIu64 " agent=%s: lease not current",
                      progress->attempt_id, request->agent->id);
     else
-        tsr_log_debug("attempt started attempt=%" PRIu64 " agent=%s cpus=%zu",
-                      progress->attempt_id, request->agent->id, progress->n_cpus);
+        tsr_log_debug("attempt started attempt=%" PRIu64 " agent=%s cpus=%zu", progress->attempt_id,
+                      request->agent->id, progress->n_cpus);
     return TSR_OK;
 }
 
@@ -178,10 +178,8 @@ s_handle_one(tsr_coordinator_t *self)
     char *key = NULL;
     Tessera__Envelope *env = NULL;
     int rc = tsr_msg_recv(self->agents, &routing_id, &key, &env);
-    tsr_coord_request_t request = {.coordinator = self,
-                                   .socket = self->agents,
-                                   .routing_id = routing_id,
-                                   .key = key};
+    tsr_coord_request_t request = {
+        .coordinator = self, .socket = self->agents, .routing_id = routing_id, .key = key};
     if (!routing_id || !key) {
         tsr_log_warn("dropping a message without routing id or ZAP identity on the agents "
                      "endpoint");
@@ -199,12 +197,12 @@ s_handle_one(tsr_coordinator_t *self)
     if (request.agent)
         tsr_registry_touch(self->registry, request.agent, routing_id, tsr_coord_now_mono());
     tsr_log_debug("%s from agent=%s", tsr_msg_name(env->body_case), short_id);
-    rc = tsr_dispatch(s_agent_rows, TSR_DISPATCH_ROWS(s_agent_rows), s_state(request.agent),
-                      self, &request, env);
+    rc = tsr_dispatch(s_agent_rows, TSR_DISPATCH_ROWS(s_agent_rows), s_state(request.agent), self,
+                      &request, env);
     if (rc == TSR_ESTATE && !request.agent)
         //  Usually after our restart: the agent answers with Hello
-        tsr_log_info("%s from unknown agent=%s: asking for Hello",
-                     tsr_msg_name(env->body_case), short_id);
+        tsr_log_info("%s from unknown agent=%s: asking for Hello", tsr_msg_name(env->body_case),
+                     short_id);
     else if (rc != TSR_OK)
         tsr_log_warn("refused %s from agent=%s: %s", tsr_msg_name(env->body_case), short_id,
                      tsr_strerror(rc));

@@ -91,8 +91,8 @@ tsr_coord_blobs_get(tsr_coord_request_t *request, const Tessera__BlobGet *get)
         tsr_coord_set_error(request, "malformed digest");
         return TSR_EPROTO;
     }
-    size_t length = get->length && get->length < TSR_MSG_CHUNK_BYTES ? get->length
-                                                                      : TSR_MSG_CHUNK_BYTES;
+    size_t length =
+        get->length && get->length < TSR_MSG_CHUNK_BYTES ? get->length : TSR_MSG_CHUNK_BYTES;
     uint8_t *buffer = (uint8_t *)zmalloc(length);
     size_t read = 0;
     int rc = tsr_cas_read(self->cas, &digest, get->offset, buffer, length, &read);
@@ -161,8 +161,8 @@ tsr_coord_blobs_chunk(tsr_coord_request_t *request, const Tessera__BlobChunk *ch
             tsr_coord_set_error(request, "upload of %.16s must start at offset 0", hex);
             return TSR_EPROTO;
         }
-        tsr_transfer_t *transfer = tsr_transfer_new(self->cas, &digest, self->tmp_dir,
-                                                    self->config.cache_max_bytes);
+        tsr_transfer_t *transfer =
+            tsr_transfer_new(self->cas, &digest, self->tmp_dir, self->config.cache_max_bytes);
         if (!transfer) {
             tsr_coord_set_error(request, "blob of %" PRIu64 " bytes exceeds the cache",
                                 digest.size);
@@ -178,8 +178,9 @@ tsr_coord_blobs_chunk(tsr_coord_request_t *request, const Tessera__BlobChunk *ch
         s_ack(request, chunk->digest, chunk->offset, false); //  a resent chunk we have
         return TSR_OK;
     }
-    int rc = tsr_transfer_write(upload->transfer, chunk->offset, chunk->data.data,
-                                chunk->data.len);
+    //  An empty blob arrives as a chunk without data; never hand memcpy a NULL
+    const void *bytes = chunk->data.data ? (const void *)chunk->data.data : (const void *)"";
+    int rc = tsr_transfer_write(upload->transfer, chunk->offset, bytes, chunk->data.len);
     if (rc != TSR_OK) {
         tsr_log_warn("upload refused digest=%.16s offset=%" PRIu64 ": %s", hex, chunk->offset,
                      tsr_strerror(rc));

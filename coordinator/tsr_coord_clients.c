@@ -12,12 +12,12 @@
 //  A parked Watch
 typedef struct {
     tsr_coordinator_t *coordinator; //  borrowed; for the timer handler
-    zframe_t *routing_id; //  owned; the requester's
-    uint64_t req_id;      //  echoed in the reply
-    char *run_id;         //  owned
-    uint64_t after_seq;   //  events after this one are news
-    int timer_id;         //  zloop timer answering it at wait_ms; -1 if none
-    void *handle;         //  its entry in self->watches
+    zframe_t *routing_id;           //  owned; the requester's
+    uint64_t req_id;                //  echoed in the reply
+    char *run_id;                   //  owned
+    uint64_t after_seq;             //  events after this one are news
+    int timer_id;                   //  zloop timer answering it at wait_ms; -1 if none
+    void *handle;                   //  its entry in self->watches
 } tsr_coord_watch_t;
 
 static void
@@ -209,8 +209,8 @@ s_on_watch(void *server, void *peer, const Tessera__Envelope *env)
         tsr_coord_set_error(request, "no run %s", watch_request->run_id);
         return TSR_ENOTFOUND;
     }
-    if (s_watch_ready(run, watch_request->after_seq) || watch_request->wait_ms == 0
-        || !self->loop || zlistx_size(self->watches) >= TSR_COORD_WATCH_MAX) {
+    if (s_watch_ready(run, watch_request->after_seq) || watch_request->wait_ms == 0 ||
+        !self->loop || zlistx_size(self->watches) >= TSR_COORD_WATCH_MAX) {
         s_watch_reply(request, run, watch_request->after_seq);
         return TSR_OK;
     }
@@ -401,10 +401,8 @@ s_handle_one(tsr_coordinator_t *self)
     char *key = NULL;
     Tessera__Envelope *env = NULL;
     int rc = tsr_msg_recv(self->clients, &routing_id, &key, &env);
-    tsr_coord_request_t request = {.coordinator = self,
-                                   .socket = self->clients,
-                                   .routing_id = routing_id,
-                                   .key = key};
+    tsr_coord_request_t request = {
+        .coordinator = self, .socket = self->clients, .routing_id = routing_id, .key = key};
     if (!routing_id || !key) {
         tsr_log_warn("dropping a message without routing id or ZAP identity on the clients "
                      "endpoint");

@@ -133,8 +133,8 @@ static int
 s_open_store(tsr_coordinator_t *self)
 {
     self->cas = tsr_cas_new();
-    uint64_t map_bytes = self->config.cache_max_bytes + self->config.cache_max_bytes / 8
-                         + TSR_COORD_MAP_HEADROOM_BYTES;
+    uint64_t map_bytes = self->config.cache_max_bytes + self->config.cache_max_bytes / 8 +
+                         TSR_COORD_MAP_HEADROOM_BYTES;
     int rc = tsr_cas_open(self->cas, self->store_dir, (size_t)map_bytes);
     if (rc != TSR_OK) {
         tsr_log_error("cannot open the store dir=%s: %s", self->store_dir, tsr_strerror(rc));
@@ -437,9 +437,10 @@ tsr_coordinator_actor(zsock_t *pipe, void *args)
     tsr_coordinator_t *self = tsr_coordinator_new(config);
     int rc = tsr_coordinator_start(self);
     zsock_signal(pipe, rc == TSR_OK ? 0 : 1);
-    if (rc == TSR_OK)
-        (void)tsr_coordinator_run(self, pipe);
-    else
+    if (rc == TSR_OK) {
+        rc = tsr_coordinator_run(self, pipe);
+        assert(rc == TSR_OK);
+    } else
         s_failed_actor(pipe, rc);
     tsr_coordinator_destroy(&self);
 }

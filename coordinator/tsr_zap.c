@@ -54,8 +54,8 @@ s_refuse(s_handler_t *self, zframe_t **request_id_p, const char *domain, const c
     char short_id[9] = "-";
     if (key)
         tsr_keys_short_id(key, short_id);
-    tsr_log_warn("refused handshake domain=%s peer=%s key=%s reason=%s", domain, address,
-                 short_id, reason);
+    tsr_log_warn("refused handshake domain=%s peer=%s key=%s reason=%s", domain, address, short_id,
+                 reason);
     s_reply(self->handler, request_id_p, "400", reason, "");
 }
 
@@ -76,13 +76,12 @@ s_handle_request(s_handler_t *self)
     zframe_t *credentials = zmsg_pop(request);
     if (!request_id)
         request_id = zframe_new_empty();
-    if (!version || strcmp(version, TSR_ZAP_VERSION) != 0 || !domain || !address
-        || !mechanism) {
+    if (!version || strcmp(version, TSR_ZAP_VERSION) != 0 || !domain || !address || !mechanism) {
         s_reply(self->handler, &request_id, "500", "malformed ZAP request", "");
         goto out;
     }
-    if (strcmp(mechanism, "CURVE") != 0 || !credentials
-        || zframe_size(credentials) != TSR_ZAP_CURVE_KEY_BYTES) {
+    if (strcmp(mechanism, "CURVE") != 0 || !credentials ||
+        zframe_size(credentials) != TSR_ZAP_CURVE_KEY_BYTES) {
         s_refuse(self, &request_id, domain, address, NULL, "not CURVE", &self->stats.not_curve);
         goto out;
     }
@@ -110,8 +109,7 @@ s_handle_request(s_handler_t *self)
         s_refuse(self, &request_id, domain, address, key, "key allowed on the other endpoint",
                  &self->stats.wrong_domain);
     else
-        s_refuse(self, &request_id, domain, address, key, "unknown key",
-                 &self->stats.unknown_key);
+        s_refuse(self, &request_id, domain, address, key, "unknown key", &self->stats.unknown_key);
 out:
     zstr_free(&version);
     zframe_destroy(&request_id);
