@@ -9,6 +9,7 @@
 #include "tsr_cas.h"
 #include "tsr_common.h"
 #include "tsr_config.h"
+#include "tsr_handshake.h"
 #include "tsr_coordinator.h"
 #include "tsr_msg.h"
 #include "tsr_registry.h"
@@ -29,27 +30,29 @@
 #define TSR_COORD_BATCH 64
 
 struct _tsr_coordinator_t {
-    tsr_config_t config;      //  owned copy (strings owned)
-    char *keys_path;          //  owned; DATA/keys/coordinator
-    char *allow_agents_dir;   //  owned; DATA/allow/agents
-    char *allow_clients_dir;  //  owned; DATA/allow/clients
-    char *store_dir;          //  owned; DATA/store (LMDB: CAS + runs)
-    char *tmp_dir;            //  owned; DATA/tmp (large uploads in progress)
-    zcert_t *cert;            //  owned; our key pair; NULL until started
-    tsr_cas_t *cas;           //  owned; NULL until started
-    tsr_store_t *store;       //  owned; NULL until started
-    tsr_registry_t *registry; //  owned
-    tsr_sched_t *sched;       //  owned
-    tsr_zap_t *zap;           //  owned; NULL until started
-    zsock_t *agents;          //  owned ROUTER; NULL until started
-    zsock_t *clients;         //  owned ROUTER; NULL until started
-    char *agents_endpoint;    //  owned; bound endpoint with its real port
-    char *clients_endpoint;   //  owned; bound endpoint with its real port
-    zloop_t *loop;            //  owned while tsr_coordinator_run runs, else NULL
-    zlistx_t *watches;        //  owned; parked Watch requests (tsr_coord_watch_t *)
-    zhashx_t *uploads;        //  owned; digest hex -> tsr_coord_upload_t * (owned)
-    uint64_t ttl_ms;          //  agent liveness period: heartbeat_ivl_ms * liveness
-    bool store_failed;        //  the last save failed (logged once until it works again)
+    tsr_config_t config;                 //  owned copy (strings owned)
+    char *keys_path;                     //  owned; DATA/keys/coordinator
+    char *allow_agents_dir;              //  owned; DATA/allow/agents
+    char *allow_clients_dir;             //  owned; DATA/allow/clients
+    char *store_dir;                     //  owned; DATA/store (LMDB: CAS + runs)
+    char *tmp_dir;                       //  owned; DATA/tmp (large uploads in progress)
+    zcert_t *cert;                       //  owned; our key pair; NULL until started
+    tsr_cas_t *cas;                      //  owned; NULL until started
+    tsr_store_t *store;                  //  owned; NULL until started
+    tsr_registry_t *registry;            //  owned
+    tsr_sched_t *sched;                  //  owned
+    tsr_zap_t *zap;                      //  owned; NULL until started
+    zsock_t *agents;                     //  owned ROUTER; NULL until started
+    zsock_t *clients;                    //  owned ROUTER; NULL until started
+    tsr_handshake_t *agents_handshakes;  //  owned; refusals ZAP never sees (agents ROUTER)
+    tsr_handshake_t *clients_handshakes; //  owned; same for the clients ROUTER
+    char *agents_endpoint;               //  owned; bound endpoint with its real port
+    char *clients_endpoint;              //  owned; bound endpoint with its real port
+    zloop_t *loop;                       //  owned while tsr_coordinator_run runs, else NULL
+    zlistx_t *watches;                   //  owned; parked Watch requests (tsr_coord_watch_t *)
+    zhashx_t *uploads;                   //  owned; digest hex -> tsr_coord_upload_t * (owned)
+    uint64_t ttl_ms;                     //  agent liveness period: heartbeat_ivl_ms * liveness
+    bool store_failed;                   //  the last save failed (logged once until it works again)
 };
 
 //  The sender of the message being handled, and how to answer it.

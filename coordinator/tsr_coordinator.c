@@ -63,7 +63,9 @@ tsr_coordinator_destroy(tsr_coordinator_t **self_p)
     tsr_coord_clients_drop_watches(self);
     zlistx_destroy(&self->watches);
     zhashx_destroy(&self->uploads); //  before the CAS the transfers borrow
-    //  Sockets close before the ZAP handler they depend on
+    //  Monitors stop before their sockets; sockets close before the ZAP handler
+    tsr_handshake_destroy(&self->agents_handshakes);
+    tsr_handshake_destroy(&self->clients_handshakes);
     zsock_destroy(&self->agents);
     zsock_destroy(&self->clients);
     tsr_zap_destroy(&self->zap);
@@ -216,6 +218,8 @@ tsr_coordinator_start(tsr_coordinator_t *self)
                            &self->clients, &self->clients_endpoint);
     if (rc != TSR_OK)
         return rc;
+    self->agents_handshakes = tsr_handshake_new(self->agents, TSR_ZAP_DOMAIN_AGENTS);
+    self->clients_handshakes = tsr_handshake_new(self->clients, TSR_ZAP_DOMAIN_CLIENTS);
     if (self->config.http)
         tsr_log_info("http=%s requested: not served yet", self->config.http); //  TODO(#6)
     tsr_log_info("coordinator ready agents=%s clients=%s key=%s", self->agents_endpoint,
@@ -362,6 +366,32 @@ s_on_sweep(zloop_t *loop, int timer_id, void *arg)
 }
 
 static int
+s_on_handshake(zloop_t *loop, zsock_t *events, void *arg)
+{
+    (void)loop;
+    tsr_coordinator_t *self = (tsr_coordinator_t *)arg;
+    if (self->agents_handshakes && events == tsr_handshake_events(self->agents_handshakes))
+        tsr_handshake_read(self->agents_handshakes);
+    else if (self->clients_handshakes)
+        tsr_handshake_read(self->clients_handshakes);
+    return 0;
+}
+
+//  Refused handshakes so far, from ZAP and from the socket monitors
+static void
+s_refusals(tsr_coordinator_t *self, tsr_zap_stats_t *stats, uint64_t *bad_handshake_out)
+{
+    tsr_zap_stats(self->zap, stats);
+    *bad_handshake_out = 0;
+    tsr_handshake_t *monitors[2] = {self->agents_handshakes, self->clients_handshakes};
+    for (int index = 0; index < 2; index++)
+        if (monitors[index]) {
+            stats->not_curve += tsr_handshake_not_curve(monitors[index]);
+            *bad_handshake_out += tsr_handshake_failed(monitors[index]);
+        }
+}
+
+static int
 s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 {
     (void)loop;
@@ -379,7 +409,13 @@ s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
                    tsr_coordinator_public_key(self));
     else if (streq(command, "STATUS"))
         zsock_send(pipe, "i", TSR_OK);
-    else
+    else if (streq(command, "STATS")) {
+        tsr_zap_stats_t stats;
+        uint64_t bad_handshake = 0;
+        s_refusals(self, &stats, &bad_handshake);
+        zsock_send(pipe, "88888", stats.accepted, stats.unknown_key, stats.wrong_domain,
+                   stats.not_curve, bad_handshake);
+    } else
         tsr_log_error("coordinator: unknown pipe command %s", command);
     zstr_free(&command);
     return rc;
@@ -398,6 +434,10 @@ tsr_coordinator_run(tsr_coordinator_t *self, zsock_t *pipe)
     zloop_reader_set_tolerant(self->loop, self->clients);
     if (pipe)
         zloop_reader(self->loop, pipe, s_on_pipe, self);
+    tsr_handshake_t *monitors[2] = {self->agents_handshakes, self->clients_handshakes};
+    for (int index = 0; index < 2; index++)
+        if (monitors[index])
+            zloop_reader(self->loop, tsr_handshake_events(monitors[index]), s_on_handshake, self);
     zloop_timer(self->loop, self->config.heartbeat_ivl_ms, 0, s_on_heartbeat, self);
     zloop_timer(self->loop, TSR_COORD_SWEEP_MS, 0, s_on_sweep, self);
     tsr_coord_after(self); //  resumed runs may have work for nobody yet; save the counters
@@ -405,7 +445,14 @@ tsr_coordinator_run(tsr_coordinator_t *self, zsock_t *pipe)
     tsr_coord_clients_drop_watches(self);
     s_save(self);
     zloop_destroy(&self->loop);
-    tsr_log_info("coordinator stopped");
+    tsr_zap_stats_t stats;
+    uint64_t bad_handshake = 0;
+    s_refusals(self, &stats, &bad_handshake);
+    tsr_log_info("coordinator stopped handshakes_accepted=%" PRIu64 " refused_unknown_key=%" PRIu64
+                 " refused_wrong_endpoint=%" PRIu64 " refused_not_curve=%" PRIu64
+                 " refused_bad_handshake=%" PRIu64,
+                 stats.accepted, stats.unknown_key, stats.wrong_domain, stats.not_curve,
+                 bad_handshake);
     return TSR_OK;
 }
 

@@ -4,6 +4,7 @@
     talks to it over the actor pipe: "RELOAD" and "STATS", both answered.   */
 #include "tsr_zap.h"
 #include "tsr_keys.h"
+#include <inttypes.h>
 #include <string.h>
 
 #define TSR_ZAP_VERSION "1.0"
@@ -54,8 +55,9 @@ s_refuse(s_handler_t *self, zframe_t **request_id_p, const char *domain, const c
     char short_id[9] = "-";
     if (key)
         tsr_keys_short_id(key, short_id);
-    tsr_log_warn("refused handshake domain=%s peer=%s key=%s reason=%s", domain, address, short_id,
-                 reason);
+    uint64_t refused = self->stats.unknown_key + self->stats.wrong_domain + self->stats.not_curve;
+    tsr_log_warn("refused handshake domain=%s peer=%s key=%s reason=%s refused=%" PRIu64, domain,
+                 address, short_id, reason, refused);
     s_reply(self->handler, request_id_p, "400", reason, "");
 }
 

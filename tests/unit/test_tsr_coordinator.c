@@ -269,6 +269,31 @@ s_request(fixture_t *fixture, Tessera__Envelope *request, Tessera__Envelope **re
     return tsr_client_request(fixture->client, request, 2000, 2, reply_out);
 }
 
+//  Handshake counters: accepted, unknown key, wrong endpoint, not CURVE, bad
+enum { STAT_ACCEPTED, STAT_UNKNOWN_KEY, STAT_WRONG_ENDPOINT, STAT_NOT_CURVE, STAT_BAD };
+
+static uint64_t
+s_stat(fixture_t *fixture, int which)
+{
+    uint64_t stats[5] = {0};
+    zstr_send(fixture->coordinator, "STATS");
+    assert_int_equal(zsock_recv(fixture->coordinator, "88888", &stats[0], &stats[1], &stats[2],
+                                &stats[3], &stats[4]),
+                     0);
+    return stats[which];
+}
+
+//  Wait (under a deadline) until a counter reaches `minimum`
+static void
+s_wait_stat(fixture_t *fixture, int which, uint64_t minimum)
+{
+    int64_t deadline = zclock_mono() + WAIT_MS;
+    while (s_stat(fixture, which) < minimum) {
+        assert_true(zclock_mono() < deadline);
+        zclock_sleep(10);
+    }
+}
+
 static size_t
 s_agent_count(fixture_t *fixture)
 {
@@ -415,6 +440,17 @@ test_coordinator_refuses_unknown_and_client_keys_until_allowed(void **state)
     assert_null(nothing);
     nothing = s_agent_recv(client_as_agent, 100);
     assert_null(nothing);
+    assert_int_equal(s_agent_count(fixture), 0);
+    s_wait_stat(fixture, STAT_UNKNOWN_KEY, 1);
+    s_wait_stat(fixture, STAT_WRONG_ENDPOINT, 1);
+
+    //  A plaintext peer never completes the handshake, and is counted
+    zsock_t *plaintext = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(plaintext, 0);
+    assert_int_equal(zsock_connect(plaintext, "%s", fixture->agents_endpoint), 0);
+    zstr_send(plaintext, "hello?");
+    s_wait_stat(fixture, STAT_NOT_CURVE, 1);
+    zsock_destroy(&plaintext);
     assert_int_equal(s_agent_count(fixture), 0);
 
     //  The key is allowed and the lists reloaded (SIGHUP). libzmq does not retry
