@@ -1,6 +1,26 @@
 /*  tsr_planner - how a job becomes shards, and what each shard runs
     Command jobs only for now (issue 4 adds frameworks). Loop thread only.  */
 #include "tsr_planner.h"
+#include <string.h>
+
+//  A workdir stays inside the workspace: relative, no ".." component
+static bool
+s_workdir_is_safe(const char *workdir)
+{
+    if (!workdir || !*workdir)
+        return true;
+    if (workdir[0] == '/')
+        return false;
+    const char *component = workdir;
+    while (*component) {
+        size_t length = strcspn(component, "/");
+        if (length == 2 && component[0] == '.' && component[1] == '.')
+            return false;
+        component += length;
+        component += *component == '/';
+    }
+    return true;
+}
 
 int
 tsr_planner_plan(const Tessera__JobSpec *job, uint32_t *count_out, const char **reason_out)
@@ -20,6 +40,10 @@ tsr_planner_plan(const Tessera__JobSpec *job, uint32_t *count_out, const char **
     }
     if (job->threads > TSR_PLANNER_MAX_THREADS) {
         *reason_out = "threads is too large";
+        return TSR_EINVAL;
+    }
+    if (!s_workdir_is_safe(job->workdir)) {
+        *reason_out = "workdir must be a relative path inside the workspace";
         return TSR_EINVAL;
     }
     if (job->shards > TSR_PLANNER_MAX_SHARDS) {

@@ -556,6 +556,14 @@ test_sched_submit_rejects_bad_specs(void **state)
     s_job_init(&jobs[0], "a", 1);
     jobs[0].spec.n_argv = 0;
     assert_int_equal(s_submit(fixture, jobs, 1, NULL, 0, NULL), TSR_EINVAL);
+    //  a workdir outside the workspace
+    s_job_init(&jobs[0], "a", 1);
+    jobs[0].spec.workdir = (char *)"sub/../../etc";
+    assert_int_equal(s_submit(fixture, jobs, 1, NULL, 0, NULL), TSR_EINVAL);
+    jobs[0].spec.workdir = (char *)"/etc";
+    assert_int_equal(s_submit(fixture, jobs, 1, NULL, 0, NULL), TSR_EINVAL);
+    jobs[0].spec.workdir = (char *)"sub/..dir/x";
+    assert_int_equal(s_submit(fixture, jobs, 1, NULL, 0, NULL), TSR_OK);
     //  too many shards
     s_job_init(&jobs[0], "a", 1000000);
     assert_int_equal(s_submit(fixture, jobs, 1, NULL, 0, NULL), TSR_EINVAL);
@@ -573,7 +581,8 @@ test_sched_submit_rejects_bad_specs(void **state)
     assert_non_null(error);
     free(error);
     assert_null(run);
-    assert_int_equal(zlistx_size(tsr_sched_runs(fixture->sched)), 0);
+    //  Only the run with the safe workdir was taken
+    assert_int_equal(zlistx_size(tsr_sched_runs(fixture->sched)), 1);
 }
 
 static void
