@@ -17,16 +17,16 @@ s_string_free(void **item_p)
 }
 
 static unsigned
-s_state(const tsr_agent_t *agent)
+s_state(const tsr_registry_agent_t *agent)
 {
     if (!agent)
         return TSR_PEER_NEW;
-    return tsr_agent_is_draining(agent) ? TSR_PEER_DRAINING : TSR_PEER_READY;
+    return tsr_registry_agent_is_draining(agent) ? TSR_PEER_DRAINING : TSR_PEER_READY;
 }
 
 //  Send a message that is not a reply (req_id 0) to an agent
 static int
-s_send(tsr_coordinator_t *self, tsr_agent_t *agent, Tessera__Envelope *env)
+s_send(tsr_coordinator_t *self, tsr_registry_agent_t *agent, Tessera__Envelope *env)
 {
     int rc = tsr_msg_send(env, self->agents, agent->routing_id);
     if (rc != TSR_OK)
@@ -44,8 +44,8 @@ s_on_hello(void *server, void *peer, const Tessera__Envelope *env)
     tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
     const Tessera__Hello *hello = env->hello;
     bool created = false;
-    tsr_agent_t *agent = tsr_registry_hello(self->registry, request->key, request->routing_id,
-                                            hello, tsr_coord_now_mono(), &created);
+    tsr_registry_agent_t *agent = tsr_registry_hello(
+        self->registry, request->key, request->routing_id, hello, tsr_coord_now_mono(), &created);
     request->agent = agent;
     zlistx_t *cancel = tsr_lease_refs_new();
     tsr_sched_hello(self->sched, agent->key, hello->in_flight, hello->n_in_flight,
@@ -78,9 +78,9 @@ s_on_heartbeat(void *server, void *peer, const Tessera__Envelope *env)
 {
     tsr_coordinator_t *self = (tsr_coordinator_t *)server;
     tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
-    bool was_draining = tsr_agent_is_draining(request->agent);
+    bool was_draining = tsr_registry_agent_is_draining(request->agent);
     tsr_registry_heartbeat(self->registry, request->agent, env->heartbeat);
-    if (!was_draining && tsr_agent_is_draining(request->agent))
+    if (!was_draining && tsr_registry_agent_is_draining(request->agent))
         tsr_log_info("agent draining agent=%s name=%s running=%u", request->agent->id,
                      request->agent->name, request->agent->running);
     return TSR_OK;
@@ -130,7 +130,7 @@ s_on_bye(void *server, void *peer, const Tessera__Envelope *env)
     tsr_coordinator_t *self = (tsr_coordinator_t *)server;
     tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
     const Tessera__Bye *bye = env->bye;
-    tsr_agent_t *agent = request->agent;
+    tsr_registry_agent_t *agent = request->agent;
     uint64_t now_ms = tsr_coord_now_wall();
     tsr_sched_hand_back(self->sched, agent->key, bye->handed_back, bye->n_handed_back, now_ms);
     char reason[128];
@@ -239,7 +239,7 @@ tsr_coord_agents_heartbeat(tsr_coordinator_t *self)
     tsr_registry_expired(self->registry, now_mono, expired);
     for (const char *key = (const char *)zlistx_first(expired); key;
          key = (const char *)zlistx_next(expired)) {
-        tsr_agent_t *agent = tsr_registry_lookup(self->registry, key);
+        tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, key);
         char reason[256];
         snprintf(reason, sizeof reason, "agent %s lost: silent for %" PRIu64 " ms", agent->name,
                  now_mono - agent->last_seen_ms);
@@ -254,14 +254,14 @@ tsr_coord_agents_heartbeat(tsr_coordinator_t *self)
     Tessera__Heartbeat heartbeat = TESSERA__HEARTBEAT__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &heartbeat;
-    for (tsr_agent_t *agent = tsr_registry_first(self->registry); agent;
+    for (tsr_registry_agent_t *agent = tsr_registry_first(self->registry); agent;
          agent = tsr_registry_next(self->registry))
         (void)s_send(self, agent, &env); //  an agent we cannot reach expires on its own
 }
 
 //  Send one Assign; false if the agent cannot be reached
 static bool
-s_assign(tsr_coordinator_t *self, tsr_agent_t *agent, const tsr_attempt_t *attempt)
+s_assign(tsr_coordinator_t *self, tsr_registry_agent_t *agent, const tsr_attempt_t *attempt)
 {
     const tsr_shard_t *shard = attempt->shard;
     const tsr_run_t *run = shard->job->run;
@@ -292,9 +292,9 @@ tsr_coord_agents_dispatch(tsr_coordinator_t *self)
     zlistx_t *attempts = zlistx_new();
     zlistx_t *unreachable = zlistx_new();
     zlistx_set_destructor(unreachable, s_string_free);
-    for (tsr_agent_t *agent = tsr_registry_first(self->registry); agent;
+    for (tsr_registry_agent_t *agent = tsr_registry_first(self->registry); agent;
          agent = tsr_registry_next(self->registry)) {
-        if (tsr_agent_free_slots(agent) == 0)
+        if (tsr_registry_agent_free_slots(agent) == 0)
             continue;
         zlistx_purge(attempts);
         tsr_sched_fill(self->sched, agent, now_ms, attempts);
@@ -308,7 +308,7 @@ tsr_coord_agents_dispatch(tsr_coordinator_t *self)
     //  The Assign did not leave: the agent's connection is gone, so its leases are too
     for (const char *key = (const char *)zlistx_first(unreachable); key;
          key = (const char *)zlistx_next(unreachable)) {
-        tsr_agent_t *agent = tsr_registry_lookup(self->registry, key);
+        tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, key);
         char reason[256];
         snprintf(reason, sizeof reason, "agent %s unreachable", agent->name);
         size_t requeued = tsr_sched_agent_lost(self->sched, key, reason, now_ms);
@@ -327,7 +327,7 @@ tsr_coord_agents_cancel(tsr_coordinator_t *self, zlistx_t *refs)
     assert(refs);
     for (tsr_lease_ref_t *ref = (tsr_lease_ref_t *)zlistx_first(refs); ref;
          ref = (tsr_lease_ref_t *)zlistx_next(refs)) {
-        tsr_agent_t *agent = tsr_registry_lookup(self->registry, ref->agent_key);
+        tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, ref->agent_key);
         if (!agent)
             continue; //  it lists the attempt in its next Hello and is told to cancel then
         Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
@@ -343,7 +343,7 @@ tsr_coord_agents_cancel(tsr_coordinator_t *self, zlistx_t *refs)
 }
 
 void
-tsr_coord_agents_drain(tsr_coordinator_t *self, tsr_agent_t *agent, bool drain)
+tsr_coord_agents_drain(tsr_coordinator_t *self, tsr_registry_agent_t *agent, bool drain)
 {
     assert(self);
     assert(agent);

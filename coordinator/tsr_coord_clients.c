@@ -292,9 +292,9 @@ s_on_agents(void *server, void *peer, const Tessera__Envelope *env)
     Tessera__AgentInfo *infos = (Tessera__AgentInfo *)zmalloc((count + 1) * sizeof(*infos));
     agents.agents = (Tessera__AgentInfo **)zmalloc((count + 1) * sizeof(void *));
     uint64_t now_ms = tsr_coord_now_mono();
-    for (tsr_agent_t *agent = tsr_registry_first(self->registry); agent;
+    for (tsr_registry_agent_t *agent = tsr_registry_first(self->registry); agent;
          agent = tsr_registry_next(self->registry)) {
-        tsr_agent_info(agent, now_ms, &infos[agents.n_agents]);
+        tsr_registry_agent_info(agent, now_ms, &infos[agents.n_agents]);
         agents.agents[agents.n_agents] = &infos[agents.n_agents];
         agents.n_agents++;
     }
@@ -303,7 +303,7 @@ s_on_agents(void *server, void *peer, const Tessera__Envelope *env)
     reply.agents_reply = &agents;
     (void)tsr_coord_reply(request, &reply);
     for (size_t index = 0; index < agents.n_agents; index++)
-        tsr_agent_info_clear(&infos[index]);
+        tsr_registry_agent_info_clear(&infos[index]);
     free(infos);
     free(agents.agents);
     return TSR_OK;
@@ -325,7 +325,7 @@ s_on_drain(void *server, void *peer, const Tessera__Envelope *env)
     tsr_coordinator_t *self = (tsr_coordinator_t *)server;
     tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
     const Tessera__DrainAgent *drain = env->drain_agent;
-    tsr_agent_t *agent = tsr_registry_find(self->registry, drain->agent);
+    tsr_registry_agent_t *agent = tsr_registry_find(self->registry, drain->agent);
     if (!agent) {
         tsr_coord_set_error(request, "no agent '%s' (or the name is ambiguous)", drain->agent);
         return TSR_ENOTFOUND;

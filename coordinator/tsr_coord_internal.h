@@ -62,7 +62,7 @@ typedef struct {
     zframe_t *routing_id;           //  borrowed; the sender's routing id
     const char *key;                //  borrowed; the sender's ZAP User-Id (Z85 key)
     uint64_t req_id;                //  echoed in replies
-    tsr_agent_t *agent;             //  borrowed; agent channel: the sender's record or NULL
+    tsr_registry_agent_t *agent;    //  borrowed; agent channel: the sender's record or NULL
     bool replied;                   //  a reply was sent (or deliberately held back)
     char error_text[256];           //  text for the Error reply when a handler fails
 } tsr_coord_request_t;
@@ -95,7 +95,7 @@ void tsr_coord_agents_dispatch(tsr_coordinator_t *self);
 //  Send Cancel for each lease ref (tsr_lease_ref_t *) to its agent.
 void tsr_coord_agents_cancel(tsr_coordinator_t *self, zlistx_t *refs);
 //  Send Drain{drain} to one agent.
-void tsr_coord_agents_drain(tsr_coordinator_t *self, tsr_agent_t *agent, bool drain);
+void tsr_coord_agents_drain(tsr_coordinator_t *self, tsr_registry_agent_t *agent, bool drain);
 
 //  ---- client channel (tsr_coord_clients.c)
 int tsr_coord_clients_readable(zloop_t *loop, zsock_t *socket, void *arg);

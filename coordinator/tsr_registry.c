@@ -1,11 +1,11 @@
 /*  tsr_registry - the coordinator's agents, keyed by their ZAP User-Id
-    A zhashx of tsr_agent_t by Z85 key. Pure policy over records: callers
+    A zhashx of tsr_registry_agent_t by Z85 key. Pure policy over records: callers
     (the agent channel, the scheduler) pass the time in. Loop thread only.   */
 #include "tsr_registry.h"
 #include <string.h>
 
 struct _tsr_registry_t {
-    zhashx_t *agents; //  owned; key -> tsr_agent_t (owned, destructor set)
+    zhashx_t *agents; //  owned; key -> tsr_registry_agent_t (owned, destructor set)
     uint64_t ttl_ms;  //  liveness period: heartbeat_ivl_ms * liveness
 };
 
@@ -19,7 +19,7 @@ s_label_free(void **item_p)
 static void
 s_agent_destroy(void **item_p)
 {
-    tsr_agent_t *agent = (tsr_agent_t *)*item_p;
+    tsr_registry_agent_t *agent = (tsr_registry_agent_t *)*item_p;
     if (!agent)
         return;
     free(agent->key);
@@ -55,7 +55,7 @@ tsr_registry_destroy(tsr_registry_t **self_p)
 }
 
 static void
-s_set_routing_id(tsr_agent_t *agent, zframe_t *routing_id)
+s_set_routing_id(tsr_registry_agent_t *agent, zframe_t *routing_id)
 {
     if (!routing_id)
         return;
@@ -72,17 +72,17 @@ s_replace(char **field, const char *value)
     *field = strdup(value ? value : "");
 }
 
-tsr_agent_t *
+tsr_registry_agent_t *
 tsr_registry_hello(tsr_registry_t *self, const char *key, zframe_t *routing_id,
                    const Tessera__Hello *hello, uint64_t now_ms, bool *created_out)
 {
     assert(self);
     assert(key);
     assert(hello);
-    tsr_agent_t *agent = (tsr_agent_t *)zhashx_lookup(self->agents, key);
+    tsr_registry_agent_t *agent = (tsr_registry_agent_t *)zhashx_lookup(self->agents, key);
     bool created = agent == NULL;
     if (created) {
-        agent = (tsr_agent_t *)zmalloc(sizeof(tsr_agent_t));
+        agent = (tsr_registry_agent_t *)zmalloc(sizeof(tsr_registry_agent_t));
         agent->key = strdup(key);
         snprintf(agent->id, sizeof agent->id, "%.8s", key);
         agent->labels = zhashx_new();
@@ -118,28 +118,28 @@ tsr_registry_hello(tsr_registry_t *self, const char *key, zframe_t *routing_id,
     return agent;
 }
 
-tsr_agent_t *
+tsr_registry_agent_t *
 tsr_registry_lookup(tsr_registry_t *self, const char *key)
 {
     assert(self);
-    return key ? (tsr_agent_t *)zhashx_lookup(self->agents, key) : NULL;
+    return key ? (tsr_registry_agent_t *)zhashx_lookup(self->agents, key) : NULL;
 }
 
-tsr_agent_t *
+tsr_registry_agent_t *
 tsr_registry_find(tsr_registry_t *self, const char *name_or_id)
 {
     assert(self);
     if (!name_or_id || !*name_or_id)
         return NULL;
-    tsr_agent_t *agent = tsr_registry_lookup(self, name_or_id);
+    tsr_registry_agent_t *agent = tsr_registry_lookup(self, name_or_id);
     if (agent)
         return agent;
     size_t length = strlen(name_or_id);
-    tsr_agent_t *by_id = NULL;
-    tsr_agent_t *by_name = NULL;
+    tsr_registry_agent_t *by_id = NULL;
+    tsr_registry_agent_t *by_name = NULL;
     size_t name_matches = 0;
-    for (agent = (tsr_agent_t *)zhashx_first(self->agents); agent;
-         agent = (tsr_agent_t *)zhashx_next(self->agents)) {
+    for (agent = (tsr_registry_agent_t *)zhashx_first(self->agents); agent;
+         agent = (tsr_registry_agent_t *)zhashx_next(self->agents)) {
         if (length >= 8 && strncmp(agent->key, name_or_id, length) == 0)
             by_id = agent;
         if (strcmp(agent->name, name_or_id) == 0) {
@@ -153,7 +153,8 @@ tsr_registry_find(tsr_registry_t *self, const char *name_or_id)
 }
 
 void
-tsr_registry_touch(tsr_registry_t *self, tsr_agent_t *agent, zframe_t *routing_id, uint64_t now_ms)
+tsr_registry_touch(tsr_registry_t *self, tsr_registry_agent_t *agent, zframe_t *routing_id,
+                   uint64_t now_ms)
 {
     assert(self);
     assert(agent);
@@ -163,7 +164,7 @@ tsr_registry_touch(tsr_registry_t *self, tsr_agent_t *agent, zframe_t *routing_i
 }
 
 void
-tsr_registry_heartbeat(tsr_registry_t *self, tsr_agent_t *agent,
+tsr_registry_heartbeat(tsr_registry_t *self, tsr_registry_agent_t *agent,
                        const Tessera__Heartbeat *heartbeat)
 {
     assert(self);
@@ -174,7 +175,7 @@ tsr_registry_heartbeat(tsr_registry_t *self, tsr_agent_t *agent,
 }
 
 void
-tsr_registry_set_drain(tsr_registry_t *self, tsr_agent_t *agent, bool drain)
+tsr_registry_set_drain(tsr_registry_t *self, tsr_registry_agent_t *agent, bool drain)
 {
     assert(self);
     assert(agent);
@@ -182,7 +183,7 @@ tsr_registry_set_drain(tsr_registry_t *self, tsr_agent_t *agent, bool drain)
 }
 
 void
-tsr_registry_lease(tsr_registry_t *self, tsr_agent_t *agent, uint32_t threads, int delta)
+tsr_registry_lease(tsr_registry_t *self, tsr_registry_agent_t *agent, uint32_t threads, int delta)
 {
     assert(self);
     assert(agent);
@@ -204,8 +205,8 @@ tsr_registry_expired(tsr_registry_t *self, uint64_t now_ms, zlistx_t *keys_out)
 {
     assert(self);
     assert(keys_out);
-    for (tsr_agent_t *agent = (tsr_agent_t *)zhashx_first(self->agents); agent;
-         agent = (tsr_agent_t *)zhashx_next(self->agents))
+    for (tsr_registry_agent_t *agent = (tsr_registry_agent_t *)zhashx_first(self->agents); agent;
+         agent = (tsr_registry_agent_t *)zhashx_next(self->agents))
         if (now_ms > agent->expiry_ms)
             zlistx_add_end(keys_out, strdup(agent->key));
 }
@@ -218,18 +219,18 @@ tsr_registry_remove(tsr_registry_t *self, const char *key)
         zhashx_delete(self->agents, key);
 }
 
-tsr_agent_t *
+tsr_registry_agent_t *
 tsr_registry_first(tsr_registry_t *self)
 {
     assert(self);
-    return (tsr_agent_t *)zhashx_first(self->agents);
+    return (tsr_registry_agent_t *)zhashx_first(self->agents);
 }
 
-tsr_agent_t *
+tsr_registry_agent_t *
 tsr_registry_next(tsr_registry_t *self)
 {
     assert(self);
-    return (tsr_agent_t *)zhashx_next(self->agents);
+    return (tsr_registry_agent_t *)zhashx_next(self->agents);
 }
 
 size_t
@@ -240,23 +241,24 @@ tsr_registry_size(tsr_registry_t *self)
 }
 
 uint32_t
-tsr_agent_free_slots(const tsr_agent_t *agent)
+tsr_registry_agent_free_slots(const tsr_registry_agent_t *agent)
 {
     assert(agent);
-    if (tsr_agent_is_draining(agent) || agent->used_slots >= agent->slots)
+    if (tsr_registry_agent_is_draining(agent) || agent->used_slots >= agent->slots)
         return 0;
     return agent->slots - agent->used_slots;
 }
 
 bool
-tsr_agent_is_draining(const tsr_agent_t *agent)
+tsr_registry_agent_is_draining(const tsr_registry_agent_t *agent)
 {
     assert(agent);
     return agent->drain_requested || agent->self_draining;
 }
 
 bool
-tsr_agent_has_labels(const tsr_agent_t *agent, Tessera__Label *const *labels, size_t label_count)
+tsr_registry_agent_has_labels(const tsr_registry_agent_t *agent, Tessera__Label *const *labels,
+                              size_t label_count)
 {
     assert(agent);
     for (size_t index = 0; index < label_count; index++) {
@@ -271,7 +273,8 @@ tsr_agent_has_labels(const tsr_agent_t *agent, Tessera__Label *const *labels, si
 }
 
 void
-tsr_agent_info(const tsr_agent_t *agent, uint64_t now_ms, Tessera__AgentInfo *info)
+tsr_registry_agent_info(const tsr_registry_agent_t *agent, uint64_t now_ms,
+                        Tessera__AgentInfo *info)
 {
     assert(agent);
     assert(info);
@@ -303,13 +306,13 @@ tsr_agent_info(const tsr_agent_t *agent, uint64_t now_ms, Tessera__AgentInfo *in
         info->labels[index++] = label;
     }
     zlistx_destroy(&keys);
-    info->draining = tsr_agent_is_draining(agent);
+    info->draining = tsr_registry_agent_is_draining(agent);
     info->running = agent->running;
     info->last_seen_ms_ago = now_ms > agent->last_seen_ms ? now_ms - agent->last_seen_ms : 0;
 }
 
 void
-tsr_agent_info_clear(Tessera__AgentInfo *info)
+tsr_registry_agent_info_clear(Tessera__AgentInfo *info)
 {
     assert(info);
     free(info->id);

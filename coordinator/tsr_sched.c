@@ -218,7 +218,7 @@ s_dequeue(tsr_sched_t *self, tsr_shard_t *shard)
 static void
 s_attempt_end(tsr_sched_t *self, tsr_attempt_t *attempt)
 {
-    tsr_agent_t *agent = tsr_registry_lookup(self->registry, attempt->agent_key);
+    tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, attempt->agent_key);
     if (agent && attempt->orphan_deadline_ms == 0)
         tsr_registry_lease(self->registry, agent, attempt->threads, -1);
     attempt->shard->attempt_id = 0;
@@ -600,18 +600,19 @@ s_set(char **field, const char *value)
 }
 
 size_t
-tsr_sched_fill(tsr_sched_t *self, tsr_agent_t *agent, uint64_t now_ms, zlistx_t *attempts_out)
+tsr_sched_fill(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t now_ms,
+               zlistx_t *attempts_out)
 {
     assert(self);
     assert(agent);
     assert(attempts_out);
-    uint32_t free_slots = tsr_agent_free_slots(agent);
+    uint32_t free_slots = tsr_registry_agent_free_slots(agent);
     size_t started = 0;
     for (tsr_shard_t *shard = (tsr_shard_t *)zlistx_first(self->queue); shard && free_slots;
          shard = (tsr_shard_t *)zlistx_next(self->queue)) {
         tsr_job_t *job = shard->job;
         if (job->threads > free_slots ||
-            !tsr_agent_has_labels(agent, job->spec->labels, job->spec->n_labels))
+            !tsr_registry_agent_has_labels(agent, job->spec->labels, job->spec->n_labels))
             continue;
         s_dequeue(self, shard); //  keeps the iteration going (zlistx repositions its cursor)
         tsr_attempt_t *attempt = (tsr_attempt_t *)zmalloc(sizeof(tsr_attempt_t));
@@ -789,7 +790,7 @@ tsr_sched_hello(tsr_sched_t *self, const char *agent_key, const uint64_t *in_fli
     assert(agent_key);
     assert(in_flight || count == 0);
     assert(cancel_out);
-    tsr_agent_t *agent = tsr_registry_lookup(self->registry, agent_key);
+    tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, agent_key);
     zlistx_t *held = s_attempts_of(self, agent_key);
     for (tsr_attempt_t *attempt = (tsr_attempt_t *)zlistx_first(held); attempt;
          attempt = (tsr_attempt_t *)zlistx_next(held)) {

@@ -75,7 +75,7 @@ size_t tsr_sched_queued(tsr_sched_t *self);
 
 //  Fill the agent's free slots from the queue. New attempts (borrowed) are
 //  appended to `attempts_out`; send each one an Assign. Returns their count.
-size_t tsr_sched_fill(tsr_sched_t *self, tsr_agent_t *agent, uint64_t now_ms,
+size_t tsr_sched_fill(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t now_ms,
                       zlistx_t *attempts_out);
 
 //  The attempt with this id, or NULL (ended, or never existed).

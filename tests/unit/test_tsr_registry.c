@@ -50,20 +50,20 @@ test_registry_hello_creates_agent_keyed_by_key(void **state)
     tsr_registry_t *registry = tsr_registry_new(3000);
     zframe_t *routing_id = zframe_new("r1", 2);
     bool created = false;
-    tsr_agent_t *agent = tsr_registry_hello(registry, KEY_A, routing_id,
-                                            s_hello("alpha", 4, "os", "linux"), 1000, &created);
+    tsr_registry_agent_t *agent = tsr_registry_hello(
+        registry, KEY_A, routing_id, s_hello("alpha", 4, "os", "linux"), 1000, &created);
     assert_true(created);
     assert_string_equal(agent->key, KEY_A);
     assert_string_equal(agent->id, "AAAAAAAA");
     assert_string_equal(agent->name, "alpha");
     assert_int_equal(agent->slots, 4);
-    assert_int_equal(tsr_agent_free_slots(agent), 4);
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 4);
     assert_true(zframe_eq(agent->routing_id, routing_id));
     assert_int_equal(tsr_registry_size(registry), 1);
 
     //  Same key, another name: the same agent (a name is only a label)
-    tsr_agent_t *again = tsr_registry_hello(registry, KEY_A, routing_id,
-                                            s_hello("renamed", 2, NULL, NULL), 1500, &created);
+    tsr_registry_agent_t *again = tsr_registry_hello(
+        registry, KEY_A, routing_id, s_hello("renamed", 2, NULL, NULL), 1500, &created);
     assert_false(created);
     assert_ptr_equal(again, agent);
     assert_string_equal(agent->name, "renamed");
@@ -80,7 +80,7 @@ test_registry_hello_without_name_uses_short_id(void **state)
 {
     (void)state;
     tsr_registry_t *registry = tsr_registry_new(3000);
-    tsr_agent_t *agent =
+    tsr_registry_agent_t *agent =
         tsr_registry_hello(registry, KEY_B, NULL, s_hello("", 1, NULL, NULL), 0, NULL);
     assert_string_equal(agent->name, "BBBBBBBB");
     tsr_registry_destroy(&registry);
@@ -91,7 +91,7 @@ test_registry_expires_agents_after_ttl(void **state)
 {
     (void)state;
     tsr_registry_t *registry = tsr_registry_new(3000);
-    tsr_agent_t *agent =
+    tsr_registry_agent_t *agent =
         tsr_registry_hello(registry, KEY_A, NULL, s_hello("a", 1, NULL, NULL), 1000, NULL);
     tsr_registry_hello(registry, KEY_B, NULL, s_hello("b", 1, NULL, NULL), 1000, NULL);
     zlistx_t *expired = zlistx_new();
@@ -120,7 +120,7 @@ test_registry_touch_updates_routing_id(void **state)
     tsr_registry_t *registry = tsr_registry_new(3000);
     zframe_t *first = zframe_new("r1", 2);
     zframe_t *second = zframe_new("r2", 2);
-    tsr_agent_t *agent =
+    tsr_registry_agent_t *agent =
         tsr_registry_hello(registry, KEY_A, first, s_hello("a", 1, NULL, NULL), 0, NULL);
     tsr_registry_touch(registry, agent, second, 10);
     assert_true(zframe_eq(agent->routing_id, second));
@@ -136,9 +136,9 @@ test_registry_find_by_id_name_or_key(void **state)
 {
     (void)state;
     tsr_registry_t *registry = tsr_registry_new(3000);
-    tsr_agent_t *alpha =
+    tsr_registry_agent_t *alpha =
         tsr_registry_hello(registry, KEY_A, NULL, s_hello("same", 1, NULL, NULL), 0, NULL);
-    tsr_agent_t *beta =
+    tsr_registry_agent_t *beta =
         tsr_registry_hello(registry, KEY_B, NULL, s_hello("beta", 1, NULL, NULL), 0, NULL);
     assert_ptr_equal(tsr_registry_find(registry, KEY_A), alpha);
     assert_ptr_equal(tsr_registry_find(registry, "AAAAAAAA"), alpha);
@@ -158,24 +158,24 @@ test_registry_leases_and_drain_limit_free_slots(void **state)
 {
     (void)state;
     tsr_registry_t *registry = tsr_registry_new(3000);
-    tsr_agent_t *agent =
+    tsr_registry_agent_t *agent =
         tsr_registry_hello(registry, KEY_A, NULL, s_hello("a", 4, NULL, NULL), 0, NULL);
     tsr_registry_lease(registry, agent, 3, 1);
-    assert_int_equal(tsr_agent_free_slots(agent), 1);
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 1);
     assert_int_equal(agent->running, 1);
     tsr_registry_set_drain(registry, agent, true);
-    assert_true(tsr_agent_is_draining(agent));
-    assert_int_equal(tsr_agent_free_slots(agent), 0);
+    assert_true(tsr_registry_agent_is_draining(agent));
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 0);
     tsr_registry_set_drain(registry, agent, false);
-    assert_int_equal(tsr_agent_free_slots(agent), 1);
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 1);
 
     //  The agent's own drain (SIGTERM) comes with its heartbeat
     Tessera__Heartbeat heartbeat = TESSERA__HEARTBEAT__INIT;
     heartbeat.draining = true;
     heartbeat.free_slots = 1;
     tsr_registry_heartbeat(registry, agent, &heartbeat);
-    assert_true(tsr_agent_is_draining(agent));
-    assert_int_equal(tsr_agent_free_slots(agent), 0);
+    assert_true(tsr_registry_agent_is_draining(agent));
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 0);
 
     tsr_registry_lease(registry, agent, 3, -1);
     assert_int_equal(agent->used_slots, 0);
@@ -193,7 +193,7 @@ test_registry_labels_must_all_match(void **state)
 {
     (void)state;
     tsr_registry_t *registry = tsr_registry_new(3000);
-    tsr_agent_t *agent =
+    tsr_registry_agent_t *agent =
         tsr_registry_hello(registry, KEY_A, NULL, s_hello("a", 1, "os", "linux"), 0, NULL);
     Tessera__Label linux_label = TESSERA__LABEL__INIT;
     linux_label.key = (char *)"os";
@@ -205,11 +205,11 @@ test_registry_labels_must_all_match(void **state)
     gpu_label.key = (char *)"gpu";
     gpu_label.value = (char *)"1";
     Tessera__Label *wanted[2] = {&linux_label, &gpu_label};
-    assert_true(tsr_agent_has_labels(agent, NULL, 0));
-    assert_true(tsr_agent_has_labels(agent, wanted, 1));
-    assert_false(tsr_agent_has_labels(agent, wanted, 2));
+    assert_true(tsr_registry_agent_has_labels(agent, NULL, 0));
+    assert_true(tsr_registry_agent_has_labels(agent, wanted, 1));
+    assert_false(tsr_registry_agent_has_labels(agent, wanted, 2));
     Tessera__Label *other[1] = {&mac_label};
-    assert_false(tsr_agent_has_labels(agent, other, 1));
+    assert_false(tsr_registry_agent_has_labels(agent, other, 1));
     tsr_registry_destroy(&registry);
 }
 
@@ -218,11 +218,11 @@ test_registry_agent_info_describes_agent(void **state)
 {
     (void)state;
     tsr_registry_t *registry = tsr_registry_new(3000);
-    tsr_agent_t *agent =
+    tsr_registry_agent_t *agent =
         tsr_registry_hello(registry, KEY_A, NULL, s_hello("a", 2, "os", "linux"), 1000, NULL);
     tsr_registry_lease(registry, agent, 1, 1);
     Tessera__AgentInfo info;
-    tsr_agent_info(agent, 1250, &info);
+    tsr_registry_agent_info(agent, 1250, &info);
     assert_string_equal(info.id, "AAAAAAAA");
     assert_string_equal(info.name, "a");
     assert_string_equal(info.version, "0.1.0");
@@ -235,7 +235,7 @@ test_registry_agent_info_describes_agent(void **state)
     assert_string_equal(info.labels[0]->key, "os");
     assert_string_equal(info.labels[0]->value, "linux");
     assert_int_equal(info.last_seen_ms_ago, 250);
-    tsr_agent_info_clear(&info);
+    tsr_registry_agent_info_clear(&info);
     assert_int_equal(info.n_cpus, 0);
     assert_int_equal(info.n_labels, 0);
     tsr_registry_lease(registry, agent, 1, -1);

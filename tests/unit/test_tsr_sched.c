@@ -92,7 +92,7 @@ s_submit(fixture_t *fixture, test_job_t *jobs, size_t count, const char *uuid, u
     return rc;
 }
 
-static tsr_agent_t *
+static tsr_registry_agent_t *
 s_agent(fixture_t *fixture, const char *key, const char *name, size_t slots, const char *os)
 {
     Tessera__Hello hello = TESSERA__HELLO__INIT;
@@ -110,7 +110,7 @@ s_agent(fixture_t *fixture, const char *key, const char *name, size_t slots, con
 }
 
 static size_t
-s_fill(fixture_t *fixture, tsr_agent_t *agent, uint64_t now_ms)
+s_fill(fixture_t *fixture, tsr_registry_agent_t *agent, uint64_t now_ms)
 {
     zlistx_purge(fixture->attempts);
     return tsr_sched_fill(fixture->sched, agent, now_ms, fixture->attempts);
@@ -184,9 +184,9 @@ test_sched_fill_uses_free_slots_in_queue_order(void **state)
     assert_int_equal(tsr_sched_queued(fixture->sched), 4);
     assert_string_equal(tsr_run_status(run), "queued");
 
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 3, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 3, "linux");
     assert_int_equal(s_fill(fixture, agent, 1001), 3);
-    assert_int_equal(tsr_agent_free_slots(agent), 0);
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 0);
     assert_int_equal(tsr_sched_queued(fixture->sched), 1);
     for (size_t index = 0; index < 3; index++) {
         tsr_attempt_t *attempt = s_attempt(fixture, index);
@@ -201,7 +201,7 @@ test_sched_fill_uses_free_slots_in_queue_order(void **state)
 
     //  A result frees the slot: the last shard goes to it
     assert_int_equal(s_result(fixture, KEY_A, first, 0, 1003), TSR_OK);
-    assert_int_equal(tsr_agent_free_slots(agent), 1);
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 1);
     assert_int_equal(s_fill(fixture, agent, 1004), 1);
     assert_int_equal(s_attempt(fixture, 0)->shard->index, 3);
 }
@@ -214,7 +214,7 @@ test_sched_run_passes_when_all_shards_pass(void **state)
     s_job_init(&job, "unit", 2);
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 1000, &run), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
     assert_int_equal(s_fill(fixture, agent, 1000), 2);
     assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 0)->id, 0, 1500), TSR_OK);
     assert_false(run->finished);
@@ -264,7 +264,7 @@ test_sched_failed_command_fails_run(void **state)
     s_job_init(&job, "unit", 1);
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 1);
     assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 0)->id, 1, 10), TSR_OK);
     assert_true(run->finished);
@@ -298,9 +298,9 @@ test_sched_labels_must_match(void **state)
     s_job_init(&job, "mac", 1);
     s_job_label(&job, "os", "darwin");
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, NULL), TSR_OK);
-    tsr_agent_t *linux_agent = s_agent(fixture, KEY_A, "a", 4, "linux");
+    tsr_registry_agent_t *linux_agent = s_agent(fixture, KEY_A, "a", 4, "linux");
     assert_int_equal(s_fill(fixture, linux_agent, 0), 0);
-    tsr_agent_t *mac_agent = s_agent(fixture, KEY_B, "b", 1, "darwin");
+    tsr_registry_agent_t *mac_agent = s_agent(fixture, KEY_B, "b", 1, "darwin");
     assert_int_equal(s_fill(fixture, mac_agent, 0), 1);
 }
 
@@ -312,13 +312,13 @@ test_sched_threads_must_fit(void **state)
     s_job_init(&wide, "wide", 1);
     wide.spec.threads = 2;
     assert_int_equal(s_submit(fixture, &wide, 1, NULL, 0, NULL), TSR_OK);
-    tsr_agent_t *small = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *small = s_agent(fixture, KEY_A, "a", 1, "linux");
     assert_int_equal(s_fill(fixture, small, 0), 0);
-    tsr_agent_t *big = s_agent(fixture, KEY_B, "b", 3, "linux");
+    tsr_registry_agent_t *big = s_agent(fixture, KEY_B, "b", 3, "linux");
     assert_int_equal(s_fill(fixture, big, 0), 1);
     assert_int_equal(s_attempt(fixture, 0)->threads, 2);
     assert_int_equal(big->used_slots, 2);
-    assert_int_equal(tsr_agent_free_slots(big), 1);
+    assert_int_equal(tsr_registry_agent_free_slots(big), 1);
 }
 
 static void
@@ -328,7 +328,7 @@ test_sched_draining_agent_gets_no_work(void **state)
     test_job_t job;
     s_job_init(&job, "unit", 1);
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, NULL), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
     tsr_registry_set_drain(fixture->registry, agent, true);
     assert_int_equal(s_fill(fixture, agent, 0), 0);
     tsr_registry_set_drain(fixture->registry, agent, false);
@@ -343,7 +343,7 @@ test_sched_lost_agent_requeues_and_stale_result_is_ignored(void **state)
     s_job_init(&job, "unit", 1);
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
-    tsr_agent_t *first = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *first = s_agent(fixture, KEY_A, "a", 1, "linux");
     assert_int_equal(s_fill(fixture, first, 0), 1);
     uint64_t stale_id = s_attempt(fixture, 0)->id;
 
@@ -354,7 +354,7 @@ test_sched_lost_agent_requeues_and_stale_result_is_ignored(void **state)
     assert_int_equal(tsr_sched_queued(fixture->sched), 1);
     assert_int_equal(s_events(run, TESSERA__EVENT__KIND__SHARD_REQUEUED), 1);
 
-    tsr_agent_t *second = s_agent(fixture, KEY_B, "b", 1, "linux");
+    tsr_registry_agent_t *second = s_agent(fixture, KEY_B, "b", 1, "linux");
     assert_int_equal(s_fill(fixture, second, 4100), 1);
     uint64_t new_id = s_attempt(fixture, 0)->id;
     assert_true(new_id != stale_id);
@@ -388,7 +388,7 @@ test_sched_infra_retries_are_bounded(void **state)
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
     for (int lost = 0; lost <= MAX_RETRIES; lost++) {
-        tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+        tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
         assert_int_equal(s_fill(fixture, agent, 0), 1);
         tsr_sched_agent_lost(fixture->sched, KEY_A, "agent lost", 10);
         tsr_registry_remove(fixture->registry, KEY_A);
@@ -410,7 +410,7 @@ test_sched_result_error_counts_as_infra_failure(void **state)
     s_job_init(&job, "unit", 1);
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 1);
     Tessera__Result result = TESSERA__RESULT__INIT;
     result.attempt_id = s_attempt(fixture, 0)->id;
@@ -430,7 +430,7 @@ test_sched_hand_back_requeues_without_counting(void **state)
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
     for (int round = 0; round < MAX_RETRIES + 3; round++) {
-        tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+        tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
         assert_int_equal(s_fill(fixture, agent, 0), 1);
         uint64_t id = s_attempt(fixture, 0)->id;
         tsr_sched_hand_back(fixture->sched, KEY_A, &id, 1, 10);
@@ -454,7 +454,7 @@ test_sched_command_retries_mark_flaky(void **state)
     job.spec.retries = 1;
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 1);
     assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 0)->id, 1, 10), TSR_OK);
     assert_false(run->finished); //  retried, not failed
@@ -479,7 +479,7 @@ test_sched_command_retries_are_bounded(void **state)
     job.spec.retries = 1;
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     for (int round = 0; round < 2; round++) {
         assert_int_equal(s_fill(fixture, agent, 0), 1);
         assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 0)->id, 2, 10), TSR_OK);
@@ -502,7 +502,7 @@ test_sched_needs_gate_and_skip(void **state)
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, jobs, 3, NULL, 0, &run), TSR_OK);
     assert_int_equal(tsr_sched_queued(fixture->sched), 1); //  only build
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 4, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 4, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 1);
     assert_string_equal(s_attempt(fixture, 0)->shard->job->spec->name, "build");
     assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 0)->id, 0, 10), TSR_OK);
@@ -612,7 +612,7 @@ test_sched_queue_is_ordered_by_run(void **state)
     tsr_run_t *older = NULL, *newer = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &older), TSR_OK);
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &newer), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 1);
     assert_ptr_equal(s_attempt(fixture, 0)->shard->job->run, older);
     //  A requeued shard of the older run goes before the newer run's shards
@@ -629,7 +629,7 @@ test_sched_hello_reattaches_and_cancels(void **state)
     s_job_init(&job, "unit", 2);
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 2);
     uint64_t kept = s_attempt(fixture, 0)->id;
     uint64_t forgotten = s_attempt(fixture, 1)->id;
@@ -658,7 +658,7 @@ test_sched_cancel_ends_run_and_lists_running_attempts(void **state)
     s_job_need(&jobs[1], "unit");
     tsr_run_t *run = NULL;
     assert_int_equal(s_submit(fixture, jobs, 2, NULL, 0, &run), TSR_OK);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 2, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 2);
     uint64_t running_id = s_attempt(fixture, 0)->id;
     assert_int_equal(tsr_sched_cancel(fixture->sched, run->id, 10, fixture->refs), TSR_OK);
@@ -712,13 +712,13 @@ test_sched_restore_reattaches_orphan_on_hello(void **state)
     assert_int_equal(orphan->orphan_deadline_ms, 4000);
 
     //  The agent comes back within the grace period and lists attempt 7
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     uint64_t in_flight[1] = {7};
     tsr_sched_hello(fixture->sched, KEY_A, in_flight, 1, 2000, fixture->refs);
     assert_int_equal(zlistx_size(fixture->refs), 0);
     assert_int_equal(orphan->orphan_deadline_ms, 0);
     assert_int_equal(agent->running, 1);
-    assert_int_equal(tsr_agent_free_slots(agent), 0);
+    assert_int_equal(tsr_registry_agent_free_slots(agent), 0);
     tsr_sched_tick(fixture->sched, 5000); //  attached: the deadline no longer applies
     assert_non_null(tsr_sched_attempt(fixture->sched, 7));
     assert_int_equal(s_result(fixture, KEY_A, 7, 0, 5100), TSR_OK);
@@ -762,7 +762,7 @@ test_sched_dirty_runs_are_taken_once(void **state)
     zlistx_purge(dirty);
     tsr_sched_take_dirty(fixture->sched, dirty);
     assert_int_equal(zlistx_size(dirty), 0);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     assert_int_equal(s_fill(fixture, agent, 0), 1);
     tsr_sched_take_dirty(fixture->sched, dirty);
     assert_int_equal(zlistx_size(dirty), 1);
@@ -782,7 +782,7 @@ test_sched_prune_keeps_newest_finished_runs(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     test_job_t job;
     s_job_init(&job, "unit", 1);
-    tsr_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1, "linux");
     for (int index = 0; index < TSR_SCHED_KEEP_RUNS + 3; index++) {
         assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, NULL), TSR_OK);
         assert_int_equal(s_fill(fixture, agent, 0), 1);
