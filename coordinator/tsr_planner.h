@@ -11,7 +11,9 @@
 #include "tsr_common.h"
 #include "tsr_run.h"
 
-//  Most shards one job may have, and most slots one attempt may ask for.
+//  Most jobs one run may have, most shards one job may have, and most slots
+//  one attempt may ask for.
+#define TSR_PLANNER_MAX_JOBS 1000
 #define TSR_PLANNER_MAX_SHARDS 10000
 #define TSR_PLANNER_MAX_THREADS 1024
 
@@ -19,6 +21,13 @@
 //  *count_out >= 1, or TSR_EINVAL with a static reason in *reason_out.
 TSR_NODISCARD int tsr_planner_plan(const Tessera__JobSpec *job, uint32_t *count_out,
                                    const char **reason_out);
+
+//  Check a whole Submit: jobs present and not too many, names unique, each job
+//  plannable (tsr_planner_plan), `needs` naming other existing jobs without a
+//  cycle. Returns TSR_OK with shard_counts[i] (room for submit->n_jobs) for
+//  each job, or TSR_EINVAL with *error_out (caller frees) naming the problem.
+TSR_NODISCARD int tsr_planner_check(const Tessera__Submit *submit, uint32_t *shard_counts,
+                                    char **error_out);
 
 //  Fill the command of `shard`'s attempt into `assign`: argv, env, workdir,
 //  timeout, threads, framework, kind, test ids. Pointers in `assign` borrow

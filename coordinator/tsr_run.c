@@ -214,6 +214,48 @@ tsr_run_forget_events(tsr_run_t *self)
     zlistx_purge(self->events);
 }
 
+Tessera__Outcome
+tsr_job_outcome(const tsr_job_t *job)
+{
+    assert(job);
+    bool failed = false, errored = false, skipped = false, cancelled = false;
+    for (uint32_t index = 0; index < job->shard_count; index++) {
+        switch (job->shards[index].outcome) {
+        case TESSERA__OUTCOME__PASSED:
+            break;
+        case TESSERA__OUTCOME__SKIPPED:
+            skipped = true;
+            break;
+        case TESSERA__OUTCOME__CANCELLED:
+            cancelled = true;
+            break;
+        case TESSERA__OUTCOME__ERROR:
+            errored = true;
+            break;
+        default:
+            failed = true;
+            break;
+        }
+    }
+    if (failed)
+        return TESSERA__OUTCOME__FAILED;
+    if (errored)
+        return TESSERA__OUTCOME__ERROR;
+    if (cancelled)
+        return TESSERA__OUTCOME__CANCELLED;
+    return skipped ? TESSERA__OUTCOME__SKIPPED : TESSERA__OUTCOME__PASSED;
+}
+
+bool
+tsr_job_is_done(const tsr_job_t *job)
+{
+    assert(job);
+    for (uint32_t index = 0; index < job->shard_count; index++)
+        if (job->shards[index].state != TSR_SHARD_DONE)
+            return false;
+    return true;
+}
+
 const char *
 tsr_run_status(const tsr_run_t *self)
 {

@@ -102,6 +102,13 @@ void tsr_run_events_after(tsr_run_t *self, uint64_t after_seq, size_t max, zlist
 //  Drop the events kept in memory (old finished runs); numbering continues.
 void tsr_run_forget_events(tsr_run_t *self);
 
+//  Every shard of the job is DONE.
+bool tsr_job_is_done(const tsr_job_t *job);
+
+//  A finished job's outcome: PASSED if every shard passed, else FAILED (a
+//  shard failed, timed out or crashed), ERROR, CANCELLED or SKIPPED.
+Tessera__Outcome tsr_job_outcome(const tsr_job_t *job);
+
 //  "queued", "running", "passed", "failed", "cancelled" or "error".
 const char *tsr_run_status(const tsr_run_t *self);
 

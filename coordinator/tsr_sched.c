@@ -10,9 +10,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-//  Most jobs one run may have.
-#define TSR_SCHED_MAX_JOBS 1000
-
 struct _tsr_sched_t {
     tsr_registry_t *registry;   //  borrowed (owner: the coordinator)
     uint32_t max_infra_retries; //  requeues of one shard after infrastructure failures
@@ -307,53 +304,13 @@ s_job_skip(tsr_sched_t *self, tsr_job_t *job, const char *text, uint64_t now_ms)
     }
 }
 
-static Tessera__Outcome
-s_job_outcome(const tsr_job_t *job)
-{
-    bool failed = false, errored = false, skipped = false, cancelled = false;
-    for (uint32_t index = 0; index < job->shard_count; index++) {
-        switch (job->shards[index].outcome) {
-        case TESSERA__OUTCOME__PASSED:
-            break;
-        case TESSERA__OUTCOME__SKIPPED:
-            skipped = true;
-            break;
-        case TESSERA__OUTCOME__CANCELLED:
-            cancelled = true;
-            break;
-        case TESSERA__OUTCOME__ERROR:
-            errored = true;
-            break;
-        default:
-            failed = true;
-            break;
-        }
-    }
-    if (failed)
-        return TESSERA__OUTCOME__FAILED;
-    if (errored)
-        return TESSERA__OUTCOME__ERROR;
-    if (cancelled)
-        return TESSERA__OUTCOME__CANCELLED;
-    return skipped ? TESSERA__OUTCOME__SKIPPED : TESSERA__OUTCOME__PASSED;
-}
-
-static bool
-s_job_all_done(const tsr_job_t *job)
-{
-    for (uint32_t index = 0; index < job->shard_count; index++)
-        if (job->shards[index].state != TSR_SHARD_DONE)
-            return false;
-    return true;
-}
-
 static void
 s_run_check(tsr_run_t *run, uint64_t now_ms)
 {
     if (run->finished)
         return;
     for (uint32_t index = 0; index < run->job_count; index++)
-        if (!s_job_all_done(run->jobs[index]))
+        if (!tsr_job_is_done(run->jobs[index]))
             return;
     run->finished = true;
     run->finished_ms = now_ms;
@@ -373,10 +330,10 @@ s_run_check(tsr_run_t *run, uint64_t now_ms)
 static void
 s_job_check(tsr_sched_t *self, tsr_job_t *job, uint64_t now_ms)
 {
-    if (job->finished || !s_job_all_done(job))
+    if (job->finished || !tsr_job_is_done(job))
         return;
     job->finished = true;
-    job->outcome = s_job_outcome(job);
+    job->outcome = tsr_job_outcome(job);
     tsr_run_t *run = job->run;
     tsr_run_job_event(run, TESSERA__EVENT__KIND__JOB_FINISHED, job, job->outcome, NULL);
     for (uint32_t index = 0; index < run->job_count; index++) {
@@ -405,74 +362,6 @@ s_run_insert(tsr_sched_t *self, tsr_run_t *run)
         zhashx_update(self->runs_by_uuid, run->client_uuid, run);
 }
 
-static int
-s_find_job(const Tessera__Submit *submit, const char *name)
-{
-    for (size_t index = 0; index < submit->n_jobs; index++)
-        if (strcmp(submit->jobs[index]->name, name) == 0)
-            return (int)index;
-    return -1;
-}
-
-//  Depth-first search for a cycle through `needs`; colours: 0 new, 1 open, 2 done
-static bool
-s_has_cycle(const Tessera__Submit *submit, size_t index, uint8_t *colour)
-{
-    if (colour[index] == 1)
-        return true;
-    if (colour[index] == 2)
-        return false;
-    colour[index] = 1;
-    const Tessera__JobSpec *job = submit->jobs[index];
-    for (size_t need = 0; need < job->n_needs; need++) {
-        int target = s_find_job(submit, job->needs[need]);
-        if (target >= 0 && s_has_cycle(submit, (size_t)target, colour))
-            return true;
-    }
-    colour[index] = 2;
-    return false;
-}
-
-static int
-s_validate(const Tessera__Submit *submit, uint32_t *shard_counts, char **error_out)
-{
-    if (submit->n_jobs == 0 || submit->n_jobs > TSR_SCHED_MAX_JOBS) {
-        *error_out = strdup(submit->n_jobs ? "too many jobs" : "no jobs to run");
-        return TSR_EINVAL;
-    }
-    for (size_t index = 0; index < submit->n_jobs; index++) {
-        const Tessera__JobSpec *job = submit->jobs[index];
-        const char *reason = NULL;
-        if (tsr_planner_plan(job, &shard_counts[index], &reason) != TSR_OK) {
-            *error_out = zsys_sprintf("job '%s': %s", job->name, reason);
-            return TSR_EINVAL;
-        }
-        if (s_find_job(submit, job->name) != (int)index) {
-            *error_out = zsys_sprintf("job '%s' is defined twice", job->name);
-            return TSR_EINVAL;
-        }
-        for (size_t need = 0; need < job->n_needs; need++) {
-            int target = s_find_job(submit, job->needs[need]);
-            if (target < 0 || (size_t)target == index) {
-                *error_out =
-                    zsys_sprintf("job '%s' needs '%s', which %s", job->name, job->needs[need],
-                                 target < 0 ? "does not exist" : "is itself");
-                return TSR_EINVAL;
-            }
-        }
-    }
-    uint8_t *colour = (uint8_t *)zmalloc(submit->n_jobs);
-    int rc = TSR_OK;
-    for (size_t index = 0; index < submit->n_jobs && rc == TSR_OK; index++)
-        if (s_has_cycle(submit, index, colour)) {
-            *error_out =
-                zsys_sprintf("job '%s': its needs form a cycle", submit->jobs[index]->name);
-            rc = TSR_EINVAL;
-        }
-    free(colour);
-    return rc;
-}
-
 int
 tsr_sched_submit(tsr_sched_t *self, const Tessera__Submit *submit, uint64_t now_ms,
                  tsr_run_t **run_out, char **error_out)
@@ -494,7 +383,7 @@ tsr_sched_submit(tsr_sched_t *self, const Tessera__Submit *submit, uint64_t now_
         return TSR_EINVAL;
     }
     uint32_t *shard_counts = (uint32_t *)zmalloc((submit->n_jobs + 1) * sizeof(uint32_t));
-    int rc = s_validate(submit, shard_counts, error_out);
+    int rc = tsr_planner_check(submit, shard_counts, error_out);
     if (rc != TSR_OK)
         goto out;
 
@@ -551,9 +440,9 @@ tsr_sched_adopt(tsr_sched_t *self, tsr_run_t **run_p, uint64_t now_ms, uint64_t 
                 tsr_sched_set_counters(self, 0, attempt->id + 1);
             }
         }
-        if (s_job_all_done(job)) {
+        if (tsr_job_is_done(job)) {
             job->finished = true;
-            job->outcome = s_job_outcome(job);
+            job->outcome = tsr_job_outcome(job);
         }
     }
     if (!run->finished)
