@@ -70,7 +70,7 @@ typedef struct {
 static _Noreturn void
 s_usage_error(const char *message)
 {
-    fprintf(stderr, "tessera-coordinator: %s\n%s", message, s_usage);
+    fprintf(stderr, "tessera-coordinator: %s\nTry 'tessera-coordinator --help'.\n", message);
     exit(TSR_EXIT_CONFIG);
 }
 
@@ -231,7 +231,8 @@ main(int argc, char **argv)
     if (zstr_send(coordinator, "STATUS") == 0)
         (void)zsock_recv(coordinator, "i", &start_rc);
     if (start_rc != TSR_OK) {
-        tsr_log_error("coordinator did not start: %s", tsr_strerror(start_rc));
+        //  The coordinator logged the cause where it happened
+        tsr_log_info("exiting: the coordinator did not start (%s)", tsr_strerror(start_rc));
         exit_code = TSR_EXIT_CONFIG;
         goto out;
     }
