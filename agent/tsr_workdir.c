@@ -1,5 +1,4 @@
 /*  tsr_workdir - mkdir -p, rm -rf and chown -R with nftw(3), FTW_PHYS     */
-#define _GNU_SOURCE //  nftw, FTW_PHYS
 #include "tsr_workdir.h"
 #include <errno.h>
 #include <ftw.h>
