@@ -14,27 +14,28 @@
 static void
 s_usage(FILE *stream)
 {
-    fprintf(stream,
-            "usage: tessera-agent --coordinator tcp://HOST:PORT --server-key COORD.pub --key AGENT\n"
-            "                     [--cpus 0-15] [--labels k=v,...] [--data DIR] [--name NAME]\n"
-            "                     [--user USER] [--ready-file PATH] [--log-file PATH]\n"
-            "                     [--log-level error|warn|info|debug|trace] [--heartbeat-ms N]\n"
-            "                     [--drain-grace-ms N]\n"
-            "\n"
-            "  --coordinator URL   the coordinator's agents endpoint\n"
-            "  --server-key PATH   the coordinator's public certificate (keys/coordinator.pub)\n"
-            "  --key PATH          this agent's secret certificate (mode 0600)\n"
-            "  --cpus LIST         CPUs to run shards on, one slot each (default: all ours)\n"
-            "  --labels k=v,...    labels added to the detected ones (os, arch, tools)\n"
-            "  --data DIR          cache and work directories (default: %s)\n"
-            "  --name NAME         display name (default: the host name)\n"
-            "  --user USER         run jobs as USER (when started as root)\n"
-            "  --ready-file PATH   written (name=NAME) once the coordinator welcomed us\n"
-            "  --log-file PATH     log here instead of stderr\n"
-            "  --log-level LEVEL   default info\n"
-            "  --heartbeat-ms N    heartbeat interval until the coordinator sets one (1000)\n"
-            "  --drain-grace-ms N  on SIGTERM, how long running work may finish (30000)\n",
-            geteuid() == 0 ? "/var/lib/tessera-agent" : "~/.cache/tessera/agent");
+    fprintf(
+        stream,
+        "usage: tessera-agent --coordinator tcp://HOST:PORT --server-key COORD.pub --key AGENT\n"
+        "                     [--cpus 0-15] [--labels k=v,...] [--data DIR] [--name NAME]\n"
+        "                     [--user USER] [--ready-file PATH] [--log-file PATH]\n"
+        "                     [--log-level error|warn|info|debug|trace] [--heartbeat-ms N]\n"
+        "                     [--drain-grace-ms N]\n"
+        "\n"
+        "  --coordinator URL   the coordinator's agents endpoint\n"
+        "  --server-key PATH   the coordinator's public certificate (keys/coordinator.pub)\n"
+        "  --key PATH          this agent's secret certificate (mode 0600)\n"
+        "  --cpus LIST         CPUs to run shards on, one slot each (default: all ours)\n"
+        "  --labels k=v,...    labels added to the detected ones (os, arch, tools)\n"
+        "  --data DIR          cache and work directories (default: %s)\n"
+        "  --name NAME         display name (default: the host name)\n"
+        "  --user USER         run jobs as USER (when started as root)\n"
+        "  --ready-file PATH   written (name=NAME) once the coordinator welcomed us\n"
+        "  --log-file PATH     log here instead of stderr\n"
+        "  --log-level LEVEL   default info\n"
+        "  --heartbeat-ms N    heartbeat interval until the coordinator sets one (1000)\n"
+        "  --drain-grace-ms N  on SIGTERM, how long running work may finish (30000)\n",
+        geteuid() == 0 ? "/var/lib/tessera-agent" : "~/.cache/tessera/agent");
 }
 
 static _Noreturn void
@@ -102,19 +103,45 @@ main(int argc, char *argv[])
         case 'h':
             s_usage(stdout);
             return TSR_EXIT_OK;
-        case 'c': opts.coordinator = optarg; break;
-        case 's': opts.server_key = optarg; break;
-        case 'k': opts.key = optarg; break;
-        case 'p': opts.cpus = optarg; break;
-        case 'l': opts.labels = optarg; break;
-        case 'd': opts.data_dir = optarg; break;
-        case 'n': opts.name = optarg; break;
-        case 'u': opts.user = optarg; break;
-        case 'r': opts.ready_file = optarg; break;
-        case 'f': log_file = optarg; break;
-        case 'v': log_level = optarg; break;
-        case 'b': opts.heartbeat_ivl_ms = s_parse_ms("--heartbeat-ms", optarg); break;
-        case 'g': opts.drain_grace_ms = s_parse_ms("--drain-grace-ms", optarg); break;
+        case 'c':
+            opts.coordinator = optarg;
+            break;
+        case 's':
+            opts.server_key = optarg;
+            break;
+        case 'k':
+            opts.key = optarg;
+            break;
+        case 'p':
+            opts.cpus = optarg;
+            break;
+        case 'l':
+            opts.labels = optarg;
+            break;
+        case 'd':
+            opts.data_dir = optarg;
+            break;
+        case 'n':
+            opts.name = optarg;
+            break;
+        case 'u':
+            opts.user = optarg;
+            break;
+        case 'r':
+            opts.ready_file = optarg;
+            break;
+        case 'f':
+            log_file = optarg;
+            break;
+        case 'v':
+            log_level = optarg;
+            break;
+        case 'b':
+            opts.heartbeat_ivl_ms = s_parse_ms("--heartbeat-ms", optarg);
+            break;
+        case 'g':
+            opts.drain_grace_ms = s_parse_ms("--drain-grace-ms", optarg);
+            break;
         default:
             fprintf(stderr, "(see tessera-agent --help)\n");
             return TSR_EXIT_CONFIG;
@@ -148,8 +175,8 @@ main(int argc, char *argv[])
     if (rc != TSR_OK) {
         tsr_agent_destroy(&agent);
         free(default_data_dir);
-        bool config = rc == TSR_EINVAL || rc == TSR_EKEY || rc == TSR_EPERM ||
-                      rc == TSR_ECONFIG || rc == -ENOENT || rc == -EACCES;
+        bool config = rc == TSR_EINVAL || rc == TSR_EKEY || rc == TSR_EPERM || rc == TSR_ECONFIG ||
+                      rc == -ENOENT || rc == -EACCES;
         tsr_log_fatal(config ? TSR_EXIT_CONFIG : TSR_EXIT_INFRA, "agent cannot start: %s",
                       tsr_strerror(rc));
     }

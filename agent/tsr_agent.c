@@ -451,8 +451,7 @@ s_lose_link(tsr_agent_t *self)
     tsr_log_warn("coordinator %s silent for %u heartbeats; reconnecting in %" PRIu64 " ms",
                  self->coordinator, self->liveness_max, delay_ms);
     s_disconnect(self);
-    self->reconnect_timer =
-        zloop_timer(self->loop, (size_t)delay_ms, 1, s_on_reconnect, self);
+    self->reconnect_timer = zloop_timer(self->loop, (size_t)delay_ms, 1, s_on_reconnect, self);
 }
 
 static int
@@ -505,7 +504,8 @@ s_on_welcome(void *server, void *peer, const Tessera__Envelope *env)
     (void)peer;
     tsr_agent_t *self = (tsr_agent_t *)server;
     const Tessera__Welcome *welcome = env->welcome;
-    uint32_t ivl_ms = welcome->heartbeat_ivl_ms ? welcome->heartbeat_ivl_ms : self->heartbeat_ivl_ms;
+    uint32_t ivl_ms =
+        welcome->heartbeat_ivl_ms ? welcome->heartbeat_ivl_ms : self->heartbeat_ivl_ms;
     self->liveness_max = welcome->liveness ? welcome->liveness : S_DEFAULT_LIVENESS;
     self->liveness = self->liveness_max;
     self->link = TSR_LINK_READY;
@@ -524,8 +524,8 @@ s_on_welcome(void *server, void *peer, const Tessera__Envelope *env)
             strcpy(cpus, "...");
         char *labels = tsr_labels_format(self->labels);
         tsr_log_info("agent ready name=%s slots=%zu cpus=%s id=%s labels=%s", self->name,
-                     tsr_slots_count(self->slots), cpus,
-                     welcome->agent_id ? welcome->agent_id : "", labels);
+                     tsr_slots_count(self->slots), cpus, welcome->agent_id ? welcome->agent_id : "",
+                     labels);
         free(labels);
         s_write_ready_file(self);
     } else
@@ -550,8 +550,7 @@ s_on_drain(void *server, void *peer, const Tessera__Envelope *env)
     (void)peer;
     tsr_agent_t *self = (tsr_agent_t *)server;
     if (self->draining != env->drain->drain)
-        tsr_log_info("agent %s name=%s", env->drain->drain ? "draining" : "undrained",
-                     self->name);
+        tsr_log_info("agent %s name=%s", env->drain->drain ? "draining" : "undrained", self->name);
     self->draining = env->drain->drain;
     tsr_agent_heartbeat_now(self);
     return TSR_OK;
@@ -608,8 +607,8 @@ s_on_dealer(zloop_t *loop, zsock_t *reader, void *arg)
     unsigned state = self->link == TSR_LINK_READY
                          ? (self->draining || self->stopping ? TSR_PEER_DRAINING : TSR_PEER_READY)
                          : TSR_PEER_NEW;
-    rc = tsr_dispatch(s_coordinator_rows, TSR_DISPATCH_ROWS(s_coordinator_rows), state, self,
-                      NULL, env);
+    rc = tsr_dispatch(s_coordinator_rows, TSR_DISPATCH_ROWS(s_coordinator_rows), state, self, NULL,
+                      env);
     if (rc != TSR_OK)
         tsr_log_warn("coordinator sent %s we cannot take: %s", tsr_msg_name(env->body_case),
                      tsr_strerror(rc));
@@ -652,8 +651,7 @@ s_say_bye(tsr_agent_t *self)
     uint64_t *handed_back = NULL;
     size_t count = tsr_agent_work_hand_back(self, &handed_back);
     if (count > 0)
-        tsr_log_warn("agent %s: grace period over, handing back %zu attempts", self->name,
-                     count);
+        tsr_log_warn("agent %s: grace period over, handing back %zu attempts", self->name, count);
     Tessera__Bye bye = TESSERA__BYE__INIT;
     bye.n_handed_back = count;
     bye.handed_back = handed_back;

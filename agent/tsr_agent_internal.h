@@ -17,63 +17,63 @@
 
 //  How we stand with the coordinator.
 typedef enum {
-    TSR_LINK_DOWN,    //  no DEALER; waiting for the reconnect timer
-    TSR_LINK_HELLO,   //  Hello sent, no Welcome yet
-    TSR_LINK_READY,   //  welcomed; heartbeating
+    TSR_LINK_DOWN,  //  no DEALER; waiting for the reconnect timer
+    TSR_LINK_HELLO, //  Hello sent, no Welcome yet
+    TSR_LINK_READY, //  welcomed; heartbeating
 } tsr_link_state_t;
 
 struct _tsr_agent_t {
     //  Options (copied strings, owned)
-    char *coordinator;          //  agents endpoint
-    char *server_key_path;      //  coordinator's public certificate
-    char *key_path;             //  our secret certificate
-    char *cpus_text;            //  --cpus, NULL = all ours
-    char *labels_text;          //  --labels, NULL = none
-    char *data_dir;             //  DATA
-    char *name;                 //  display name
-    char *user;                 //  --user, NULL = ourselves
-    char *ready_file;           //  written at the first Welcome, NULL = none
-    uint32_t heartbeat_ivl_ms;  //  current interval (Welcome may change it)
-    uint64_t cache_max_bytes;   //  CAS budget
-    uint32_t drain_grace_ms;    //  SIGTERM grace for running work
+    char *coordinator;         //  agents endpoint
+    char *server_key_path;     //  coordinator's public certificate
+    char *key_path;            //  our secret certificate
+    char *cpus_text;           //  --cpus, NULL = all ours
+    char *labels_text;         //  --labels, NULL = none
+    char *data_dir;            //  DATA
+    char *name;                //  display name
+    char *user;                //  --user, NULL = ourselves
+    char *ready_file;          //  written at the first Welcome, NULL = none
+    uint32_t heartbeat_ivl_ms; //  current interval (Welcome may change it)
+    uint64_t cache_max_bytes;  //  CAS budget
+    uint32_t drain_grace_ms;   //  SIGTERM grace for running work
 
     //  Set up by tsr_agent_start
-    zcert_t *cert;              //  owned; our key pair
-    char *server_public;        //  owned; coordinator's Z85 public key
-    tsr_cas_t *cas;             //  owned; DATA/cache
-    tsr_slots_t *slots;         //  owned; one per CPU
-    tsr_cpuset_t cpus;          //  the slots' CPUs
-    zhashx_t *labels;           //  owned; key -> value
-    tsr_fetcher_t *fetcher;     //  owned
-    tsr_executor_t *executor;   //  owned
-    char *work_dir;             //  owned; DATA/work
-    char *tmp_dir;              //  owned; DATA/tmp (partial blobs)
-    int lock_fd;                //  flock on DATA/agent.lock, -1 if none
-    bool run_as_other;          //  jobs run as `user` (we are root)
-    uid_t run_uid;              //  its uid, when run_as_other
-    gid_t run_gid;              //  its primary gid, when run_as_other
-    bool started;               //  tsr_agent_start succeeded
+    zcert_t *cert;            //  owned; our key pair
+    char *server_public;      //  owned; coordinator's Z85 public key
+    tsr_cas_t *cas;           //  owned; DATA/cache
+    tsr_slots_t *slots;       //  owned; one per CPU
+    tsr_cpuset_t cpus;        //  the slots' CPUs
+    zhashx_t *labels;         //  owned; key -> value
+    tsr_fetcher_t *fetcher;   //  owned
+    tsr_executor_t *executor; //  owned
+    char *work_dir;           //  owned; DATA/work
+    char *tmp_dir;            //  owned; DATA/tmp (partial blobs)
+    int lock_fd;              //  flock on DATA/agent.lock, -1 if none
+    bool run_as_other;        //  jobs run as `user` (we are root)
+    uid_t run_uid;            //  its uid, when run_as_other
+    gid_t run_gid;            //  its primary gid, when run_as_other
+    bool started;             //  tsr_agent_start succeeded
 
     //  Link to the coordinator (tsr_agent.c)
-    zloop_t *loop;              //  owned while tsr_agent_run runs
-    zsock_t *dealer;            //  owned; NULL while TSR_LINK_DOWN
-    tsr_link_state_t link;      //  see the enum
-    unsigned liveness;          //  intervals left without a coordinator message
-    unsigned liveness_max;      //  from Welcome (3)
-    unsigned failures;          //  consecutive losses, for the back-off
-    int heartbeat_timer;        //  zloop timer id, -1 if none
-    int reconnect_timer;        //  zloop timer id, -1 if none
-    int64_t hello_sent_ms;      //  when the last Hello went out
-    uint64_t next_req_id;       //  req_id of our next request
-    bool welcomed_once;         //  the ready line and file are done
-    bool draining;              //  the coordinator said Drain{true}
-    bool stopping;              //  SIGTERM / $TERM: draining until the deadline
-    int64_t stop_deadline_ms;   //  stopping: kill what still runs then
+    zloop_t *loop;            //  owned while tsr_agent_run runs
+    zsock_t *dealer;          //  owned; NULL while TSR_LINK_DOWN
+    tsr_link_state_t link;    //  see the enum
+    unsigned liveness;        //  intervals left without a coordinator message
+    unsigned liveness_max;    //  from Welcome (3)
+    unsigned failures;        //  consecutive losses, for the back-off
+    int heartbeat_timer;      //  zloop timer id, -1 if none
+    int reconnect_timer;      //  zloop timer id, -1 if none
+    int64_t hello_sent_ms;    //  when the last Hello went out
+    uint64_t next_req_id;     //  req_id of our next request
+    bool welcomed_once;       //  the ready line and file are done
+    bool draining;            //  the coordinator said Drain{true}
+    bool stopping;            //  SIGTERM / $TERM: draining until the deadline
+    int64_t stop_deadline_ms; //  stopping: kill what still runs then
 
     //  Attempts (tsr_agent_work.c)
-    zhashx_t *attempts;         //  "id" -> attempt record, owned
-    zlistx_t *handed_back;      //  uint64_t * of attempts refused while stopping, owned
-    int poll_timer;             //  zloop timer id while processes run, -1 if none
+    zhashx_t *attempts;    //  "id" -> attempt record, owned
+    zlistx_t *handed_back; //  uint64_t * of attempts refused while stopping, owned
+    int poll_timer;        //  zloop timer id while processes run, -1 if none
 };
 
 //  tsr_agent.c: send to the coordinator. TSR_EUNREACHABLE without a link.

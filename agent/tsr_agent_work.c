@@ -22,23 +22,23 @@
 extern char **environ;
 
 typedef struct {
-    uint64_t id;                 //  attempt id (the lease)
-    char *run_id;                //  owned
-    char *job;                   //  owned
-    uint32_t shard_index;        //  0-based
-    uint32_t threads;            //  slots held
-    uint32_t *cpus;              //  owned; the slots' CPUs, `threads` entries
-    tsr_cpuset_t cpuset;         //  the same, as a set
-    char *dir;                   //  owned; DATA/work/<id>
-    char *tree_dir;              //  owned; dir/ws, the materialised workspace
-    char *cwd;                   //  owned; tree_dir + Assign.workdir
-    char *log_path;              //  owned; dir/output.log
-    char **argv;                 //  owned; NULL-terminated
-    char **envp;                 //  owned; tsr_jobenv_build
-    uint64_t timeout_ms;         //  0 = none
-    tsr_workspace_t *workspace;  //  owned; while materialising
-    bool running;                //  its process is in the executor
-    int64_t assigned_ms;         //  zclock_mono at Assign
+    uint64_t id;                //  attempt id (the lease)
+    char *run_id;               //  owned
+    char *job;                  //  owned
+    uint32_t shard_index;       //  0-based
+    uint32_t threads;           //  slots held
+    uint32_t *cpus;             //  owned; the slots' CPUs, `threads` entries
+    tsr_cpuset_t cpuset;        //  the same, as a set
+    char *dir;                  //  owned; DATA/work/<id>
+    char *tree_dir;             //  owned; dir/ws, the materialised workspace
+    char *cwd;                  //  owned; tree_dir + Assign.workdir
+    char *log_path;             //  owned; dir/output.log
+    char **argv;                //  owned; NULL-terminated
+    char **envp;                //  owned; tsr_jobenv_build
+    uint64_t timeout_ms;        //  0 = none
+    tsr_workspace_t *workspace; //  owned; while materialising
+    bool running;               //  its process is in the executor
+    int64_t assigned_ms;        //  zclock_mono at Assign
 } s_attempt_t;
 
 static void
@@ -105,8 +105,8 @@ s_attempt_end(tsr_agent_t *self, s_attempt_t *attempt)
     if (attempt->dir) {
         int rc = tsr_workdir_remove(attempt->dir);
         if (rc != TSR_OK)
-            tsr_log_warn("attempt=%" PRIu64 ": cannot remove %s: %s", attempt->id,
-                         attempt->dir, tsr_strerror(rc));
+            tsr_log_warn("attempt=%" PRIu64 ": cannot remove %s: %s", attempt->id, attempt->dir,
+                         tsr_strerror(rc));
     }
     char key[24];
     s_key(attempt->id, key, sizeof key);
@@ -191,10 +191,10 @@ s_on_end(void *arg, const tsr_exec_end_t *end)
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_RESULT;
     env.result = &result;
-    tsr_log_info("attempt=%" PRIu64 " run=%s job=%s shard=%u exit=%d signal=%d%s duration_ms=%" PRIu64,
-                 attempt->id, attempt->run_id, attempt->job, attempt->shard_index,
-                 status->exit_code, status->term_signal, status->timed_out ? " timed_out" : "",
-                 status->duration_ms);
+    tsr_log_info(
+        "attempt=%" PRIu64 " run=%s job=%s shard=%u exit=%d signal=%d%s duration_ms=%" PRIu64,
+        attempt->id, attempt->run_id, attempt->job, attempt->shard_index, status->exit_code,
+        status->term_signal, status->timed_out ? " timed_out" : "", status->duration_ms);
     if (tsr_agent_send(self, &env) != TSR_OK)
         tsr_log_warn("attempt=%" PRIu64 ": result not sent (no link)", attempt->id);
     s_attempt_end(self, attempt);
@@ -225,8 +225,8 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
         int rc = tsr_workdir_chown(attempt->dir, self->run_uid, self->run_gid);
         if (rc != TSR_OK) {
             char error[256];
-            snprintf(error, sizeof error, "cannot give %s to user %s: %s", attempt->dir,
-                     self->user, tsr_strerror(rc));
+            snprintf(error, sizeof error, "cannot give %s to user %s: %s", attempt->dir, self->user,
+                     tsr_strerror(rc));
             s_fail(self, attempt, -1, error);
             return;
         }
@@ -244,8 +244,8 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
     int rc = tsr_executor_start(self->executor, &spec, zclock_mono());
     if (rc != TSR_OK) {
         char error[512];
-        snprintf(error, sizeof error, "cannot start '%s' in %s: %s", attempt->argv[0],
-                 attempt->cwd, tsr_strerror(rc));
+        snprintf(error, sizeof error, "cannot start '%s' in %s: %s", attempt->argv[0], attempt->cwd,
+                 tsr_strerror(rc));
         s_fail(self, attempt, S_EXIT_NOT_STARTED, error);
         return;
     }
@@ -406,9 +406,8 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
     }
     free(cpus);
     zhashx_insert(self->attempts, key, attempt);
-    tsr_log_info("attempt=%" PRIu64 " assigned run=%s job=%s shard=%u/%u threads=%u",
-                 attempt->id, attempt->run_id, attempt->job, assign->shard_index,
-                 assign->shard_count, threads);
+    tsr_log_info("attempt=%" PRIu64 " assigned run=%s job=%s shard=%u/%u threads=%u", attempt->id,
+                 attempt->run_id, attempt->job, assign->shard_index, assign->shard_count, threads);
 
     rc = tsr_jobenv_build((const char *const *)environ, assign, threads, &attempt->envp);
     if (rc != TSR_OK) {

@@ -23,9 +23,9 @@
 #define S_OUTPUT_MAX 4096
 
 typedef struct {
-    const char *label;          //  label key
-    const char *binary;         //  resolved in PATH unless it has a '/'
-    const char *const argv[5];  //  the probe (argv[0] replaced by the path)
+    const char *label;         //  label key
+    const char *binary;        //  resolved in PATH unless it has a '/'
+    const char *const argv[5]; //  the probe (argv[0] replaced by the path)
 } s_tool_t;
 
 static const s_tool_t s_tools[] = {
@@ -39,13 +39,13 @@ static const s_tool_t s_tools[] = {
 #define S_TOOL_COUNT (sizeof s_tools / sizeof s_tools[0])
 
 typedef struct {
-    char *path;          //  owned; resolved binary, NULL = not installed
-    char *stamp;         //  owned; "realpath:size:mtime_ns" cache key
-    char *version;       //  owned; NULL = none (yet)
-    bool cached;         //  answer taken from the cache
-    tsr_proc_t *proc;    //  owned; running probe
-    char *out_path;      //  owned; probe stdout file
-    char *err_path;      //  owned; probe stderr file
+    char *path;       //  owned; resolved binary, NULL = not installed
+    char *stamp;      //  owned; "realpath:size:mtime_ns" cache key
+    char *version;    //  owned; NULL = none (yet)
+    bool cached;      //  answer taken from the cache
+    tsr_proc_t *proc; //  owned; running probe
+    char *out_path;   //  owned; probe stdout file
+    char *err_path;   //  owned; probe stderr file
 } s_probe_t;
 
 //  Resolve `binary` like execvp would. Returns a malloc'd path or NULL.
@@ -186,8 +186,7 @@ s_probe_start(const s_tool_t *tool, s_probe_t *probe, const char *tmp_dir, uint6
                              .kill_grace_ms = 200};
     int rc = tsr_spawn(&opts, &probe->proc);
     if (rc != TSR_OK)
-        tsr_log_debug("probe %s: cannot start %s: %s", tool->label, probe->path,
-                      tsr_strerror(rc));
+        tsr_log_debug("probe %s: cannot start %s: %s", tool->label, probe->path, tsr_strerror(rc));
 }
 
 static void
@@ -213,8 +212,7 @@ out:
 }
 
 int
-tsr_detect_tools(zhashx_t *labels, const char *cache_path, const char *tmp_dir,
-                 uint64_t timeout_ms)
+tsr_detect_tools(zhashx_t *labels, const char *cache_path, const char *tmp_dir, uint64_t timeout_ms)
 {
     assert(labels && tmp_dir);
     if (timeout_ms == 0)

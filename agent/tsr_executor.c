@@ -11,14 +11,14 @@
 #include <unistd.h>
 
 typedef struct {
-    uint64_t attempt_id;  //  key
-    tsr_proc_t *proc;     //  owned
-    char *log_path;       //  owned
-    bool cancelled;       //  terminated by tsr_executor_cancel
+    uint64_t attempt_id; //  key
+    tsr_proc_t *proc;    //  owned
+    char *log_path;      //  owned
+    bool cancelled;      //  terminated by tsr_executor_cancel
 } s_running_t;
 
 struct _tsr_executor_t {
-    zhashx_t *running;  //  "id" -> s_running_t, owned
+    zhashx_t *running; //  "id" -> s_running_t, owned
 };
 
 static void
@@ -178,8 +178,8 @@ tsr_exec_tail(const char *path, void *buffer, size_t size, size_t *read_out)
     }
     off_t start = info.st_size > (off_t)size ? info.st_size - (off_t)size : 0;
     while (*read_out < size) {
-        ssize_t got = pread(fd, (char *)buffer + *read_out, size - *read_out,
-                            start + (off_t)*read_out);
+        ssize_t got =
+            pread(fd, (char *)buffer + *read_out, size - *read_out, start + (off_t)*read_out);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {

@@ -15,22 +15,22 @@
 #define TSR_EXEC_TAIL_BYTES 4096
 
 typedef struct {
-    uint64_t attempt_id;       //  key; not 0
-    const char *const *argv;   //  NULL-terminated
-    const char *const *envp;   //  NULL-terminated
-    const char *cwd;           //  where it runs
-    const char *log_path;      //  stdout and stderr, created
-    const tsr_cpuset_t *cpus;  //  pinned to these
-    const char *run_as_user;   //  NULL = ourselves
-    uint64_t timeout_ms;       //  0 = none
+    uint64_t attempt_id;      //  key; not 0
+    const char *const *argv;  //  NULL-terminated
+    const char *const *envp;  //  NULL-terminated
+    const char *cwd;          //  where it runs
+    const char *log_path;     //  stdout and stderr, created
+    const tsr_cpuset_t *cpus; //  pinned to these
+    const char *run_as_user;  //  NULL = ourselves
+    uint64_t timeout_ms;      //  0 = none
 } tsr_exec_spec_t;
 
 typedef struct {
-    uint64_t attempt_id;                //  which
-    bool cancelled;                     //  tsr_executor_cancel ended it
-    tsr_proc_status_t status;           //  exit, signal, timeout, usage
-    uint8_t tail[TSR_EXEC_TAIL_BYTES];  //  last bytes of the log
-    size_t tail_bytes;                  //  used bytes of `tail`
+    uint64_t attempt_id;               //  which
+    bool cancelled;                    //  tsr_executor_cancel ended it
+    tsr_proc_status_t status;          //  exit, signal, timeout, usage
+    uint8_t tail[TSR_EXEC_TAIL_BYTES]; //  last bytes of the log
+    size_t tail_bytes;                 //  used bytes of `tail`
 } tsr_exec_end_t;
 
 //  One process ended. `end` is borrowed for the call.

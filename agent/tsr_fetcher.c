@@ -15,31 +15,45 @@
 #define S_MAX_TRIES 2
 
 typedef struct {
-    tsr_digest_t digest;                        //  the blob
-    char hex[TSR_DIGEST_HEX_LEN + 1];           //  its key in `active`/`wanted`
-    tsr_transfer_t *transfer;                   //  owned; NULL while queued
-    uint64_t next_offset;                       //  first byte not yet requested
-    uint64_t req_ids[TSR_TRANSFER_CREDIT];      //  requests in flight, in order
-    uint64_t req_offsets[TSR_TRANSFER_CREDIT];  //  their offsets
-    size_t in_flight;                           //  entries used in the two above
-    unsigned tries;                             //  transfers started
-    bool is_active;                             //  counted in `active`
+    tsr_digest_t digest;                       //  the blob
+    char hex[TSR_DIGEST_HEX_LEN + 1];          //  its key in `active`/`wanted`
+    tsr_transfer_t *transfer;                  //  owned; NULL while queued
+    uint64_t next_offset;                      //  first byte not yet requested
+    uint64_t req_ids[TSR_TRANSFER_CREDIT];     //  requests in flight, in order
+    uint64_t req_offsets[TSR_TRANSFER_CREDIT]; //  their offsets
+    size_t in_flight;                          //  entries used in the two above
+    unsigned tries;                            //  transfers started
+    bool is_active;                            //  counted in `active`
 } s_fetch_t;
 
 struct _tsr_fetcher_t {
-    tsr_cas_t *cas;             //  borrowed (owner: the agent)
-    char *tmp_dir;              //  owned; partial blobs
-    uint64_t max_blob_bytes;    //  larger blobs are refused
-    tsr_fetcher_send_fn *send;  //  sends a BlobGet
-    tsr_fetcher_done_fn *done;  //  reports a finished blob
-    void *arg;                  //  for both callbacks
-    zhashx_t *wanted;           //  hex -> s_fetch_t, owned: queued and active
-    zlistx_t *queue;            //  s_fetch_t borrowed from `wanted`, not yet active
-    size_t active;              //  fetches with a transfer
-    size_t requests;            //  requests in flight, all blobs
-    uint64_t next_req_id;       //  req_id of the next BlobGet
-    bool online;                //  requests may be sent
+    tsr_cas_t *cas;            //  borrowed (owner: the agent)
+    char *tmp_dir;             //  owned; partial blobs
+    uint64_t max_blob_bytes;   //  larger blobs are refused
+    tsr_fetcher_send_fn *send; //  sends a BlobGet
+    tsr_fetcher_done_fn *done; //  reports a finished blob
+    void *arg;                 //  for both callbacks
+    zhashx_t *wanted;          //  hex -> s_fetch_t, owned: queued and active
+    zlistx_t *queue;           //  s_fetch_t borrowed from `wanted`, not yet active
+    size_t active;             //  fetches with a transfer
+    size_t requests;           //  requests in flight, all blobs
+    uint64_t next_req_id;      //  req_id of the next BlobGet
+    bool online;               //  requests may be sent
+    zlistx_t *failed;          //  s_failure_t, owned: to report from an entry point
 };
+
+//  A blob that failed where the done callback may not be called.
+typedef struct {
+    tsr_digest_t digest; //  the blob
+    int rc;              //  why
+} s_failure_t;
+
+static void
+s_failure_destroy(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
 
 static void
 s_fetch_destroy(s_fetch_t **fetch_p)
@@ -67,6 +81,8 @@ tsr_fetcher_new(tsr_cas_t *cas, const char *tmp_dir, uint64_t max_blob_bytes,
     self->wanted = zhashx_new();
     zhashx_set_destructor(self->wanted, (zhashx_destructor_fn *)s_fetch_destroy);
     self->queue = zlistx_new();
+    self->failed = zlistx_new();
+    zlistx_set_destructor(self->failed, s_failure_destroy);
     //  Request ids of our own range, so they never meet the agent's other ids
     self->next_req_id = (uint64_t)1 << 48;
     return self;
@@ -80,6 +96,7 @@ tsr_fetcher_destroy(tsr_fetcher_t **self_p)
     if (!self)
         return;
     zlistx_destroy(&self->queue);
+    zlistx_destroy(&self->failed);
     zhashx_destroy(&self->wanted);
     free(self->tmp_dir);
     free(self);
@@ -122,7 +139,16 @@ s_pump(tsr_fetcher_t *self)
         s_fetch_t *fetch = (s_fetch_t *)zlistx_first(self->queue);
         zlistx_delete(self->queue, zlistx_cursor(self->queue));
         int rc = s_fetch_begin(self, fetch);
-        assert(rc == TSR_OK); //  sizes were checked in tsr_fetcher_want
+        if (rc != TSR_OK) {
+            //  No temp file: reported from the entry point (s_flush_failed)
+            s_failure_t *failure = (s_failure_t *)zmalloc(sizeof(s_failure_t));
+            failure->digest = fetch->digest;
+            failure->rc = rc;
+            zlistx_add_end(self->failed, failure);
+            tsr_transfer_destroy(&fetch->transfer);
+            self->active--;
+            zhashx_delete(self->wanted, fetch->hex);
+        }
     }
     for (s_fetch_t *fetch = (s_fetch_t *)zhashx_first(self->wanted); fetch;
          fetch = (s_fetch_t *)zhashx_next(self->wanted)) {
@@ -150,8 +176,8 @@ s_pump(tsr_fetcher_t *self)
             fetch->in_flight++;
             self->requests++;
             fetch->next_offset += length;
-            tsr_log_trace("fetch digest=%.12s offset=%" PRIu64 " length=%u", fetch->hex,
-                          get.offset, length);
+            tsr_log_trace("fetch digest=%.12s offset=%" PRIu64 " length=%u", fetch->hex, get.offset,
+                          length);
         }
     }
 }
@@ -173,10 +199,33 @@ tsr_fetcher_want(tsr_fetcher_t *self, const tsr_digest_t *digest)
     s_fetch_t *fetch = (s_fetch_t *)zmalloc(sizeof(s_fetch_t));
     fetch->digest = *digest;
     memcpy(fetch->hex, hex, sizeof hex);
-    zhashx_insert(self->wanted, hex, fetch);
-    zlistx_add_end(self->queue, fetch);
+    if (self->online && self->active < TSR_FETCHER_MAX_ACTIVE) {
+        //  Start it here, so a failure is this call's return, not a callback
+        int rc = s_fetch_begin(self, fetch);
+        if (rc != TSR_OK) {
+            tsr_transfer_destroy(&fetch->transfer);
+            self->active--;
+            free(fetch);
+            return rc;
+        }
+        zhashx_insert(self->wanted, hex, fetch);
+    } else {
+        zhashx_insert(self->wanted, hex, fetch);
+        zlistx_add_end(self->queue, fetch);
+    }
     s_pump(self);
     return -EAGAIN;
+}
+
+//  Report the blobs s_pump could not start (entry points only).
+static void
+s_flush_failed(tsr_fetcher_t *self)
+{
+    while (zlistx_size(self->failed) > 0) {
+        s_failure_t *failure = (s_failure_t *)zlistx_detach(self->failed, NULL);
+        self->done(self->arg, &failure->digest, failure->rc);
+        free(failure);
+    }
 }
 
 //  Remove a finished fetch, then report it (the callback may want more).
@@ -229,10 +278,10 @@ s_drop_request(tsr_fetcher_t *self, s_fetch_t *fetch, int index)
     self->requests--;
 }
 
-void
-tsr_fetcher_on_chunk(tsr_fetcher_t *self, uint64_t req_id, const Tessera__BlobChunk *chunk)
+//  One reply; failures of blobs started meanwhile wait in `failed`.
+static void
+s_take_chunk(tsr_fetcher_t *self, uint64_t req_id, const Tessera__BlobChunk *chunk)
 {
-    assert(self && chunk);
     tsr_digest_t digest;
     if (tsr_msg_digest_get(chunk->digest, &digest) != TSR_OK)
         return;
@@ -265,6 +314,14 @@ tsr_fetcher_on_chunk(tsr_fetcher_t *self, uint64_t req_id, const Tessera__BlobCh
         s_pump(self);
 }
 
+void
+tsr_fetcher_on_chunk(tsr_fetcher_t *self, uint64_t req_id, const Tessera__BlobChunk *chunk)
+{
+    assert(self && chunk);
+    s_take_chunk(self, req_id, chunk);
+    s_flush_failed(self);
+}
+
 bool
 tsr_fetcher_on_error(tsr_fetcher_t *self, uint64_t req_id, int code)
 {
@@ -278,6 +335,7 @@ tsr_fetcher_on_error(tsr_fetcher_t *self, uint64_t req_id, int code)
             continue;
         s_drop_request(self, fetch, index);
         s_finish(self, fetch, code < 0 ? code : TSR_EPROTO);
+        s_flush_failed(self);
         return true;
     }
     return false;
@@ -301,6 +359,7 @@ tsr_fetcher_resume(tsr_fetcher_t *self)
     tsr_fetcher_pause(self); //  whatever was in flight is answered by nobody now
     self->online = true;
     s_pump(self);
+    s_flush_failed(self);
 }
 
 size_t

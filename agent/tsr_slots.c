@@ -6,10 +6,10 @@
 #include <stdlib.h>
 
 struct _tsr_slots_t {
-    unsigned *cpus;     //  owned; ascending, distinct; `count` entries
-    uint64_t *holders;  //  owned; attempt id holding slot i, 0 = free
-    size_t count;       //  number of slots
-    size_t free_count;  //  slots with holder 0
+    unsigned *cpus;    //  owned; ascending, distinct; `count` entries
+    uint64_t *holders; //  owned; attempt id holding slot i, 0 = free
+    size_t count;      //  number of slots
+    size_t free_count; //  slots with holder 0
 };
 
 static int

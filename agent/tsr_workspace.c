@@ -9,19 +9,18 @@
 #include <string.h>
 
 struct _tsr_workspace_t {
-    tsr_cas_t *cas;          //  borrowed (owner: the agent)
-    tsr_fetcher_t *fetcher;  //  borrowed (owner: the agent)
-    tsr_digest_t root;       //  the tree to write
-    char *dir;               //  owned; where to write it
-    zhashx_t *pending;       //  hex -> NULL-free marker; this round's fetches
-    zhashx_t *fetched;       //  hex -> marker; every blob fetched for us
-    int failure;             //  first failed fetch, TSR_OK if none
-    uint64_t fetched_bytes;  //  content bytes of `fetched`
+    tsr_cas_t *cas;         //  borrowed (owner: the agent)
+    tsr_fetcher_t *fetcher; //  borrowed (owner: the agent)
+    tsr_digest_t root;      //  the tree to write
+    char *dir;              //  owned; where to write it
+    zhashx_t *pending;      //  hex -> NULL-free marker; this round's fetches
+    zhashx_t *fetched;      //  hex -> marker; every blob fetched for us
+    int failure;            //  first failed fetch, TSR_OK if none
+    uint64_t fetched_bytes; //  content bytes of `fetched`
 };
 
 tsr_workspace_t *
-tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher, const tsr_digest_t *root,
-                  const char *dir)
+tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher, const tsr_digest_t *root, const char *dir)
 {
     assert(cas && fetcher && root && dir);
     tsr_workspace_t *self = (tsr_workspace_t *)zmalloc(sizeof(tsr_workspace_t));

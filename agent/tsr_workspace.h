@@ -16,8 +16,8 @@ typedef struct _tsr_workspace_t tsr_workspace_t;
 
 //  The tree `root` to be written into `dir` (copied; must be absent or
 //  empty). `cas` and `fetcher` are borrowed and must outlive it.
-tsr_workspace_t *tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher,
-                                   const tsr_digest_t *root, const char *dir);
+tsr_workspace_t *tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher, const tsr_digest_t *root,
+                                   const char *dir);
 
 //  NULL-safe; leaves the directory (its owner removes it), sets *self_p NULL.
 void tsr_workspace_destroy(tsr_workspace_t **self_p);

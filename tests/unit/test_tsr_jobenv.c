@@ -7,9 +7,13 @@
 
 #include "tsr_jobenv.h"
 
-static const char *const s_base[] = {"PATH=/usr/bin:/bin", "HOME=/home/agent",
-                                     "MAKEFLAGS=-j99", "TSR_SHARD_INDEX=7", "NOEQUALS",
-                                     "=bad", NULL};
+static const char *const s_base[] = {"PATH=/usr/bin:/bin",
+                                     "HOME=/home/agent",
+                                     "MAKEFLAGS=-j99",
+                                     "TSR_SHARD_INDEX=7",
+                                     "NOEQUALS",
+                                     "=bad",
+                                     NULL};
 
 static void
 test_jobenv_sets_shard_and_thread_variables(void **state)

@@ -107,9 +107,9 @@ test_labels_version_without_number_fails(void **state)
 {
     (void)state;
     char version[8];
-    assert_int_equal(tsr_labels_version("/usr/bin/python3: No module named pytest\n", version,
-                                        sizeof version),
-                     TSR_EPARSE);
+    assert_int_equal(
+        tsr_labels_version("/usr/bin/python3: No module named pytest\n", version, sizeof version),
+        TSR_EPARSE);
     assert_int_equal(tsr_labels_version("", version, sizeof version), TSR_EPARSE);
     assert_int_equal(tsr_labels_version(NULL, version, sizeof version), TSR_EPARSE);
     assert_int_equal(tsr_labels_version("v2023.12.21.1234567", version, sizeof version),
