@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,12 +39,15 @@ s_usage(FILE *stream)
         geteuid() == 0 ? "/var/lib/tessera-agent" : "~/.cache/tessera/agent");
 }
 
-static _Noreturn void
-s_usage_error(const char *format, const char *value)
+static _Noreturn __attribute__((format(printf, 1, 2))) void
+s_usage_error(const char *format, ...)
 {
+    va_list args;
+    va_start(args, format);
     fprintf(stderr, "tessera-agent: ");
-    fprintf(stderr, format, value);
+    vfprintf(stderr, format, args);
     fprintf(stderr, "\n(see tessera-agent --help)\n");
+    va_end(args);
     exit(TSR_EXIT_CONFIG);
 }
 
@@ -150,11 +154,11 @@ main(int argc, char *argv[])
     if (optind < argc)
         s_usage_error("unexpected argument '%s'", argv[optind]);
     if (!opts.coordinator)
-        s_usage_error("%s", "--coordinator tcp://HOST:PORT is required");
+        s_usage_error("--coordinator tcp://HOST:PORT is required");
     if (!opts.server_key)
-        s_usage_error("%s", "--server-key PATH (the coordinator's public key) is required");
+        s_usage_error("--server-key PATH (the coordinator's public key) is required");
     if (!opts.key)
-        s_usage_error("%s", "--key PATH (this agent's secret key) is required");
+        s_usage_error("--key PATH (this agent's secret key) is required");
     int level = tsr_log_level_parse(log_level);
     if (level < 0)
         s_usage_error("--log-level '%s' is not one of error, warn, info, debug, trace", log_level);
