@@ -516,6 +516,7 @@ s_on_welcome(void *server, void *peer, const Tessera__Envelope *env)
     }
     if (welcome->n_cancel > 0)
         tsr_agent_work_cancel(self, welcome->cancel, welcome->n_cancel);
+    tsr_agent_work_flush_results(self);
     tsr_fetcher_resume(self->fetcher);
     if (!self->welcomed_once) {
         self->welcomed_once = true;

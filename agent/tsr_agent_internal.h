@@ -95,6 +95,10 @@ int tsr_agent_on_blob_chunk(void *server, void *peer, const Tessera__Envelope *e
 //  Kill these attempts, no Result (Welcome.cancel, Cancel).
 void tsr_agent_work_cancel(tsr_agent_t *self, const uint64_t *attempt_ids, size_t count);
 
+//  Send the Results of attempts that ended while we had no link (after a
+//  Welcome that did not cancel them).
+void tsr_agent_work_flush_results(tsr_agent_t *self);
+
 //  The ids of every attempt we hold (caller frees *ids_out; may be NULL
 //  when the count is 0).
 size_t tsr_agent_work_ids(tsr_agent_t *self, uint64_t **ids_out);

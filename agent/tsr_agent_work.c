@@ -38,6 +38,7 @@ typedef struct {
     uint64_t timeout_ms;        //  0 = none
     tsr_workspace_t *workspace; //  owned; while materialising
     bool running;               //  its process is in the executor
+    tsr_exec_end_t *end;        //  owned; ended while we had no link: Result to send
     int64_t assigned_ms;        //  zclock_mono at Assign
 } s_attempt_t;
 
@@ -48,6 +49,7 @@ s_attempt_destroy(s_attempt_t **attempt_p)
     if (!attempt)
         return;
     tsr_workspace_destroy(&attempt->workspace);
+    free(attempt->end);
     free(attempt->run_id);
     free(attempt->job);
     free(attempt->cpus);
@@ -159,19 +161,10 @@ s_fail(tsr_agent_t *self, s_attempt_t *attempt, int exit_code, const char *error
     tsr_agent_heartbeat_now(self); //  slots are free again
 }
 
+//  Send the Result of an ended attempt and forget the attempt.
 static void
-s_on_end(void *arg, const tsr_exec_end_t *end)
+s_report(tsr_agent_t *self, s_attempt_t *attempt, const tsr_exec_end_t *end)
 {
-    tsr_agent_t *self = (tsr_agent_t *)arg;
-    s_attempt_t *attempt = s_lookup(self, end->attempt_id);
-    if (!attempt)
-        return;
-    attempt->running = false; //  the executor has reaped it
-    if (end->cancelled) {
-        tsr_log_info("attempt=%" PRIu64 " cancelled", attempt->id);
-        s_attempt_end(self, attempt);
-        return;
-    }
     const tsr_proc_status_t *status = &end->status;
     Tessera__Usage usage = TESSERA__USAGE__INIT;
     usage.user_ms = status->user_ms;
@@ -191,14 +184,56 @@ s_on_end(void *arg, const tsr_exec_end_t *end)
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_RESULT;
     env.result = &result;
-    tsr_log_info(
-        "attempt=%" PRIu64 " run=%s job=%s shard=%u exit=%d signal=%d%s duration_ms=%" PRIu64,
-        attempt->id, attempt->run_id, attempt->job, attempt->shard_index, status->exit_code,
-        status->term_signal, status->timed_out ? " timed_out" : "", status->duration_ms);
     if (tsr_agent_send(self, &env) != TSR_OK)
-        tsr_log_warn("attempt=%" PRIu64 ": result not sent (no link)", attempt->id);
+        tsr_log_warn("attempt=%" PRIu64 ": result not sent", attempt->id);
     s_attempt_end(self, attempt);
+}
+
+static void
+s_on_end(void *arg, const tsr_exec_end_t *end)
+{
+    tsr_agent_t *self = (tsr_agent_t *)arg;
+    s_attempt_t *attempt = s_lookup(self, end->attempt_id);
+    if (!attempt)
+        return;
+    attempt->running = false; //  the executor has reaped it
+    if (end->cancelled) {
+        tsr_log_info("attempt=%" PRIu64 " cancelled", attempt->id);
+        s_attempt_end(self, attempt);
+        return;
+    }
+    const tsr_proc_status_t *status = &end->status;
+    tsr_log_info("attempt=%" PRIu64 " run=%s job=%s shard=%u exit=%d signal=%d%s "
+                 "duration_ms=%" PRIu64,
+                 attempt->id, attempt->run_id, attempt->job, attempt->shard_index,
+                 status->exit_code, status->term_signal, status->timed_out ? " timed_out" : "",
+                 status->duration_ms);
+    if (self->link != TSR_LINK_READY) {
+        //  Keep it (listed in Hello.in_flight); the Result goes after the Welcome
+        attempt->end = (tsr_exec_end_t *)zmalloc(sizeof(tsr_exec_end_t));
+        *attempt->end = *end;
+        tsr_slots_release(self->slots, attempt->id);
+        return;
+    }
+    s_report(self, attempt, end);
     tsr_agent_heartbeat_now(self);
+}
+
+void
+tsr_agent_work_flush_results(tsr_agent_t *self)
+{
+    zlistx_t *keys = zhashx_keys(self->attempts);
+    for (const char *key = (const char *)zlistx_first(keys); key;
+         key = (const char *)zlistx_next(keys)) {
+        s_attempt_t *attempt = (s_attempt_t *)zhashx_lookup(self->attempts, key);
+        if (attempt && attempt->end) {
+            tsr_exec_end_t *end = attempt->end;
+            attempt->end = NULL;
+            s_report(self, attempt, end);
+            free(end);
+        }
+    }
+    zlistx_destroy(&keys);
 }
 
 static int
@@ -438,7 +473,7 @@ tsr_agent_work_cancel(tsr_agent_t *self, const uint64_t *attempt_ids, size_t cou
         if (!attempt)
             continue;
         tsr_log_info("attempt=%" PRIu64 " cancelled by the coordinator", attempt->id);
-        if (attempt->running)
+        if (attempt->running && !attempt->end)
             //  The group gets SIGTERM, then SIGKILL; s_on_end cleans up
             tsr_executor_cancel(self->executor, attempt->id, zclock_mono());
         else
