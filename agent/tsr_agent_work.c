@@ -14,8 +14,10 @@
 #include <inttypes.h>
 #include <string.h>
 
-//  Reaping period while processes run.
+//  Reaping period while processes run: without pidfds, and with them (then
+//  the timer only enforces timeouts and kill grace; exits wake the poller).
 #define S_POLL_MS 10
+#define S_POLL_PIDFD_MS 100
 //  Exit code reported when the command could not be started (as a shell).
 #define S_EXIT_NOT_STARTED 127
 
@@ -39,6 +41,7 @@ typedef struct {
     tsr_workspace_t *workspace; //  owned; while materialising
     bool running;               //  its process is in the executor
     tsr_exec_end_t *end;        //  owned; ended while we had no link: Result to send
+    int proc_fd;                //  pidfd with a zloop poller while running, -1 if none
     int64_t assigned_ms;        //  zclock_mono at Assign
 } s_attempt_t;
 
@@ -96,10 +99,22 @@ tsr_agent_work_init(tsr_agent_t *self)
     self->poll_timer = -1;
 }
 
+//  Stop watching the attempt's pidfd (before or right after it closes).
+static void
+s_unwatch(tsr_agent_t *self, s_attempt_t *attempt)
+{
+    if (attempt->proc_fd >= 0 && self->loop) {
+        zmq_pollitem_t item = {NULL, attempt->proc_fd, ZMQ_POLLIN, 0};
+        zloop_poller_end(self->loop, &item);
+    }
+    attempt->proc_fd = -1;
+}
+
 //  Forget an attempt: its process (killed if alive), slots and directory.
 static void
 s_attempt_end(tsr_agent_t *self, s_attempt_t *attempt)
 {
+    s_unwatch(self, attempt);
     if (attempt->running && self->executor)
         tsr_executor_kill(self->executor, attempt->id);
     if (self->slots)
@@ -197,6 +212,7 @@ s_on_end(void *arg, const tsr_exec_end_t *end)
     if (!attempt)
         return;
     attempt->running = false; //  the executor has reaped it
+    s_unwatch(self, attempt);
     if (end->cancelled) {
         tsr_log_info("attempt=%" PRIu64 " cancelled", attempt->id);
         s_attempt_end(self, attempt);
@@ -250,6 +266,14 @@ s_on_poll(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  A process exited (its pidfd is readable): reap now, not at the next tick.
+static int
+s_on_proc_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)item;
+    return s_on_poll(loop, -1, arg);
+}
+
 //  ---------------------------------------------------------------- running
 
 static void
@@ -285,8 +309,17 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
         return;
     }
     attempt->running = true;
+    int proc_fd = tsr_executor_fd(self->executor, attempt->id);
+    if (proc_fd >= 0) {
+        zmq_pollitem_t item = {NULL, proc_fd, ZMQ_POLLIN, 0};
+        if (zloop_poller(self->loop, &item, s_on_proc_fd, self) == 0) {
+            zloop_poller_set_tolerant(self->loop, &item);
+            attempt->proc_fd = proc_fd;
+        }
+    }
     if (self->poll_timer < 0)
-        self->poll_timer = zloop_timer(self->loop, S_POLL_MS, 0, s_on_poll, self);
+        self->poll_timer = zloop_timer(
+            self->loop, attempt->proc_fd >= 0 ? S_POLL_PIDFD_MS : S_POLL_MS, 0, s_on_poll, self);
     Tessera__Progress progress = TESSERA__PROGRESS__INIT;
     progress.attempt_id = attempt->id;
     progress.n_cpus = attempt->threads;
@@ -395,6 +428,7 @@ s_attempt_new(tsr_agent_t *self, const Tessera__Assign *assign, uint32_t threads
         attempt->argv[index] = strdup(assign->argv[index] ? assign->argv[index] : "");
     attempt->timeout_ms = assign->timeout_ms;
     attempt->assigned_ms = zclock_mono();
+    attempt->proc_fd = -1;
     return attempt;
 }
 

@@ -91,6 +91,16 @@ tsr_executor_start(tsr_executor_t *self, const tsr_exec_spec_t *spec, int64_t no
     return TSR_OK;
 }
 
+int
+tsr_executor_fd(tsr_executor_t *self, uint64_t attempt_id)
+{
+    assert(self);
+    char key[24];
+    s_key(attempt_id, key, sizeof key);
+    s_running_t *running = (s_running_t *)zhashx_lookup(self->running, key);
+    return running ? tsr_proc_fd(running->proc) : -1;
+}
+
 size_t
 tsr_executor_running(tsr_executor_t *self)
 {

@@ -48,6 +48,11 @@ void tsr_executor_destroy(tsr_executor_t **self_p);
 TSR_NODISCARD int tsr_executor_start(tsr_executor_t *self, const tsr_exec_spec_t *spec,
                                      int64_t now_ms);
 
+//  A descriptor that becomes readable when the attempt's process exits (for
+//  a zloop poller), or -1 (unknown attempt, or no pidfds: poll on a timer).
+//  Borrowed: closed when the end is reported or the attempt killed.
+int tsr_executor_fd(tsr_executor_t *self, uint64_t attempt_id);
+
 //  Processes started and not yet reported.
 size_t tsr_executor_running(tsr_executor_t *self);
 bool tsr_executor_has(tsr_executor_t *self, uint64_t attempt_id);
