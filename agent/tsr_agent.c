@@ -108,6 +108,7 @@ tsr_agent_destroy(tsr_agent_t **self_p)
     if (self->lock_fd >= 0)
         close(self->lock_fd);
     free(self->server_public);
+    free(self->run_home);
     free(self->work_dir);
     free(self->tmp_dir);
     free(self->coordinator);
@@ -206,6 +207,7 @@ s_resolve_user(tsr_agent_t *self)
     self->run_as_other = true;
     self->run_uid = entry->pw_uid;
     self->run_gid = entry->pw_gid;
+    self->run_home = strdup(entry->pw_dir ? entry->pw_dir : "/");
     return TSR_OK;
 }
 

@@ -52,6 +52,7 @@ struct _tsr_agent_t {
     bool run_as_other;        //  jobs run as `user` (we are root)
     uid_t run_uid;            //  its uid, when run_as_other
     gid_t run_gid;            //  its primary gid, when run_as_other
+    char *run_home;           //  owned; its home directory, when run_as_other
     bool started;             //  tsr_agent_start succeeded
 
     //  Link to the coordinator (tsr_agent.c)

@@ -407,6 +407,26 @@ s_assign_problem(const Tessera__Assign *assign, tsr_digest_t *root)
     return NULL;
 }
 
+//  Our environment, as the job's user when jobs run as --user (HOME, USER
+//  and LOGNAME of that user: tools keep their caches under HOME).
+static char **
+s_base_env(tsr_agent_t *self)
+{
+    size_t count = 0;
+    while (environ[count])
+        count++;
+    char **base = (char **)zmalloc((count + 4) * sizeof(char *));
+    for (size_t index = 0; index < count; index++)
+        base[index] = strdup(environ[index]);
+    if (self->run_as_other) {
+        base[count++] = zsys_sprintf("HOME=%s", self->run_home);
+        base[count++] = zsys_sprintf("USER=%s", self->user);
+        base[count++] = zsys_sprintf("LOGNAME=%s", self->user);
+    }
+    base[count] = NULL;
+    return base;
+}
+
 static s_attempt_t *
 s_attempt_new(tsr_agent_t *self, const Tessera__Assign *assign, uint32_t threads)
 {
@@ -478,7 +498,9 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
     tsr_log_info("attempt=%" PRIu64 " assigned run=%s job=%s shard=%u/%u threads=%u", attempt->id,
                  attempt->run_id, attempt->job, assign->shard_index, assign->shard_count, threads);
 
-    rc = tsr_jobenv_build((const char *const *)environ, assign, threads, &attempt->envp);
+    char **base = s_base_env(self);
+    rc = tsr_jobenv_build((const char *const *)base, assign, threads, &attempt->envp);
+    tsr_jobenv_free(&base);
     if (rc != TSR_OK) {
         s_fail(self, attempt, -1, "invalid environment variable name in the job");
         return TSR_OK;

@@ -480,6 +480,25 @@ test_agent_term_lets_running_work_finish(void **state)
 }
 
 static void
+test_agent_runs_jobs_as_user_when_root(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    if (geteuid() != 0)
+        skip();
+    fixture->opts.user = "nobody";
+    s_start_agent(fixture);
+    //  The job can write into its workspace, as nobody, with nobody's HOME
+    s_assign(fixture, 71, "id -un; touch made-by-job && echo \"wrote $HOME $USER\"", 1);
+    Tessera__Envelope *result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
+    assert_non_null(result);
+    assert_int_equal(result->result->exit_code, 0);
+    const char *expect = "nobody\nwrote /nonexistent nobody\n";
+    assert_int_equal(result->result->output_tail.len, strlen(expect));
+    assert_memory_equal(result->result->output_tail.data, expect, strlen(expect));
+    tsr_msg_destroy(&result);
+}
+
+static void
 test_agent_start_fails_on_bad_options(void **state)
 {
     fixture_t *fixture = (fixture_t *)*state;
@@ -524,6 +543,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_agent_term_hands_back_unfinished_work_with_bye,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_term_lets_running_work_finish, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_runs_jobs_as_user_when_root, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_start_fails_on_bad_options, s_setup, s_teardown),
     };
