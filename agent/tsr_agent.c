@@ -717,10 +717,13 @@ tsr_agent_actor(zsock_t *pipe, void *args)
     const tsr_agent_opts_t *opts = (const tsr_agent_opts_t *)args;
     tsr_agent_t *self = tsr_agent_new(opts);
     int rc = tsr_agent_start(self);
+    //  A signal byte cannot carry a negative code, and zactor_new swallows
+    //  it: a failure is also sent as ["FAILED", rc]
     zsock_signal(pipe, (byte)(rc == TSR_OK ? 0 : 1));
     if (rc == TSR_OK)
         rc = tsr_agent_run(self, pipe);
     else {
+        zsock_send(pipe, "si", "FAILED", rc);
         //  zactor_destroy still sends "$TERM": wait for it
         char *command = zstr_recv(pipe);
         zstr_free(&command);

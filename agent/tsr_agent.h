@@ -44,8 +44,9 @@ bool tsr_agent_is_draining(tsr_agent_t *self);
 //  Number of slots (one per pinned CPU), known after a successful start.
 size_t tsr_agent_slots(tsr_agent_t *self);
 
-//  zactor body: `args` is a const tsr_agent_opts_t *. Signals 0 once started
-//  or a negative code if start failed; "$TERM" stops it.
+//  zactor body: `args` is a const tsr_agent_opts_t *. Signals 0 once started,
+//  or 1 if start failed and then sends ["FAILED", rc] (a negative TSR_E*
+//  code, picture "si") on the pipe; "$TERM" stops it (after the drain).
 void tsr_agent_actor(zsock_t *pipe, void *args);
 
 #endif

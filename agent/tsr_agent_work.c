@@ -495,8 +495,8 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
     }
     free(cpus);
     zhashx_insert(self->attempts, key, attempt);
-    tsr_log_info("attempt=%" PRIu64 " assigned run=%s job=%s shard=%u/%u threads=%u", attempt->id,
-                 attempt->run_id, attempt->job, assign->shard_index, assign->shard_count, threads);
+    tsr_log_debug("attempt=%" PRIu64 " assigned run=%s job=%s shard=%u/%u threads=%u", attempt->id,
+                  attempt->run_id, attempt->job, assign->shard_index, assign->shard_count, threads);
 
     char **base = s_base_env(self);
     rc = tsr_jobenv_build((const char *const *)base, assign, threads, &attempt->envp);

@@ -499,6 +499,21 @@ test_agent_runs_jobs_as_user_when_root(void **state)
 }
 
 static void
+test_agent_actor_reports_failed_start(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    fixture->opts.labels = "no equals sign";
+    fixture->agent = zactor_new(tsr_agent_actor, &fixture->opts);
+    assert_non_null(fixture->agent);
+    char *word = NULL;
+    int code = 0;
+    assert_int_equal(zsock_recv(fixture->agent, "si", &word, &code), 0);
+    assert_string_equal(word, "FAILED");
+    assert_int_equal(code, TSR_EINVAL);
+    zstr_free(&word);
+}
+
+static void
 test_agent_start_fails_on_bad_options(void **state)
 {
     fixture_t *fixture = (fixture_t *)*state;
@@ -546,6 +561,7 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_runs_jobs_as_user_when_root, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_actor_reports_failed_start, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_start_fails_on_bad_options, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
