@@ -160,7 +160,8 @@ bool tsr_report_outcome_is_failure(Tessera__Outcome outcome);
 TSR_NODISCARD int tsr_report_junit(tsr_report_t *self, char **xml_p, size_t *size_p);
 
 //  Write the JUnit XML to `path`, atomically (a temporary file in the same
-//  directory, then rename). Returns TSR_OK, -EIO or -errno.
+//  directory, mode 0644, then rename; none is left behind on failure).
+//  Returns TSR_OK, -EIO (libxml2) or -errno (e.g. -ENOENT, -EISDIR).
 TSR_NODISCARD int tsr_report_write_junit(tsr_report_t *self, const char *path);
 
 //  The `--json` summary (DESIGN "User contract"), pretty-printed; the
@@ -177,19 +178,21 @@ char *tsr_report_json(tsr_report_t *self);
 TSR_NODISCARD int tsr_report_write_json(tsr_report_t *self, const char *path);
 
 //  Print one line of totals, e.g.
-//    "12 tests: 9 passed (1 flaky), 2 failed, 1 skipped; 4 shards (1 cached); 3.2 s"
-//  Returns TSR_OK or -errno (write error).
+//    "12 tests: 9 passed (1 flaky), 2 failed, 1 skipped; 4 shards (1 cached); 3.200 s"
+//  Returns TSR_OK or -EIO if `out` reports a write error.
 TSR_NODISCARD int tsr_report_print_totals(tsr_report_t *self, FILE *out);
 
 //  Print the first `max_failures` failed tests, in added order, as
 //    FAILED tests/test_x.py::test_y (job py, 0.125 s, agent a1, 2 attempts)
-//        up to `max_lines` lines of its last failure text
-//  (the word is the outcome: FAILED, ERROR, TIMED_OUT, CRASHED), then
-//  "... and N more failed tests" if some were left out, then one line per
-//  flaky test (at most `max_failures`): FLAKY id (job, passed on attempt
-//  K/N) and the first line of its failure. Text is cleaned as for JUnit
-//  (no terminal escapes from test output). Nothing is printed when no test
-//  failed or was flaky. Returns TSR_OK or -errno (write error).
+//        up to `max_lines` non-empty lines of its last failing attempt's text
+//  (the word is the outcome: FAILED, ERROR, TIMED_OUT, CRASHED, UNKNOWN;
+//  agent and attempts only when known and > 1), then "... and N more failed
+//  tests" if some were left out; then up to `max_failures` flaky tests as
+//    FLAKY id (job py, 1 of 2 attempts failed)
+//        the first line of its first failure
+//  and "... and N more flaky tests". Text is cleaned as for JUnit, so test
+//  output cannot send terminal escapes. Prints nothing when no test failed
+//  or was flaky. Returns TSR_OK or -EIO if `out` reports a write error.
 TSR_NODISCARD int tsr_report_print_failures(tsr_report_t *self, FILE *out, size_t max_failures,
                                             size_t max_lines);
 

@@ -448,6 +448,60 @@ test_report_junit_splits_pytest_ids_like_pytest(void **state)
     tsr_report_destroy(&report);
 }
 
+//  The (classname, name) pairs of every testcase of `doc`, in document order,
+//  as "classname|name" lines (new string)
+static char *
+s_testcase_names(xmlDocPtr doc)
+{
+    xmlXPathContextPtr context = xmlXPathNewContext(doc);
+    xmlXPathObjectPtr result = xmlXPathEvalExpression(BAD_CAST "//testcase", context);
+    assert_non_null(result);
+    assert_non_null(result->nodesetval);
+    char *lines = strdup("");
+    for (int index = 0; index < result->nodesetval->nodeNr; index++) {
+        xmlNodePtr node = result->nodesetval->nodeTab[index];
+        xmlChar *classname = xmlGetProp(node, BAD_CAST "classname");
+        xmlChar *name = xmlGetProp(node, BAD_CAST "name");
+        char *longer = zsys_sprintf("%s%s|%s\n", lines, classname, name);
+        free(lines);
+        lines = longer;
+        xmlFree(classname);
+        xmlFree(name);
+    }
+    xmlXPathFreeObject(result);
+    xmlXPathFreeContext(context);
+    return lines;
+}
+
+static void
+test_report_junit_names_match_real_pytest_junitxml(void **state)
+{
+    (void)state;
+    //  Ids from `pytest --collect-only -q`, names from `pytest --junitxml`
+    FILE *ids = fopen(TSR_REPORT_FIXTURES "/pytest-ids.txt", "r");
+    assert_non_null(ids);
+    tsr_report_t *report = tsr_report_new("r");
+    char line[1024];
+    while (fgets(line, sizeof line, ids)) {
+        line[strcspn(line, "\n")] = '\0';
+        assert_non_null(tsr_report_add_test(report, line, "py", NULL, PASSED, 1, NULL));
+    }
+    fclose(ids);
+    assert_int_equal(tsr_report_size(report), 7);
+    xmlDocPtr pytest_doc =
+        xmlReadFile(TSR_REPORT_FIXTURES "/pytest-junit.xml", NULL, XML_PARSE_NONET);
+    assert_non_null(pytest_doc);
+    xmlDocPtr doc = s_junit_doc(report);
+    char *expected = s_testcase_names(pytest_doc);
+    char *actual = s_testcase_names(doc);
+    assert_string_equal(actual, expected);
+    free(actual);
+    free(expected);
+    xmlFreeDoc(doc);
+    xmlFreeDoc(pytest_doc);
+    tsr_report_destroy(&report);
+}
+
 static void
 test_report_junit_splits_cargo_ids_and_falls_back_to_group_or_job(void **state)
 {
@@ -1152,6 +1206,7 @@ main(void)
         cmocka_unit_test(test_report_junit_of_empty_report_is_valid),
         cmocka_unit_test(test_report_junit_has_one_suite_per_job_with_its_counts),
         cmocka_unit_test(test_report_junit_splits_pytest_ids_like_pytest),
+        cmocka_unit_test(test_report_junit_names_match_real_pytest_junitxml),
         cmocka_unit_test(test_report_junit_splits_cargo_ids_and_falls_back_to_group_or_job),
         cmocka_unit_test(test_report_junit_flaky_test_passes_with_flaky_failures),
         cmocka_unit_test(test_report_junit_test_failing_twice_has_rerun_failure),
