@@ -4,6 +4,8 @@
     the rest is handed back) and it exits 0. Exit 2 on usage or config
     errors, 3 when it cannot start for another reason.                      */
 #include "tsr_agent.h"
+#include "tsr_cpuset.h"
+#include "tsr_labels.h"
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -159,6 +161,16 @@ main(int argc, char *argv[])
         s_usage_error("--server-key PATH (the coordinator's public key) is required");
     if (!opts.key)
         s_usage_error("--key PATH (this agent's secret key) is required");
+    //  Syntax errors on the terminal even when logging goes to a file
+    zhashx_t *labels = tsr_labels_new();
+    char error[256];
+    int parse_rc = tsr_labels_parse(opts.labels, labels, error, sizeof error);
+    zhashx_destroy(&labels);
+    if (parse_rc != TSR_OK)
+        s_usage_error("--labels: %s", error);
+    tsr_cpuset_t cpus;
+    if (opts.cpus && tsr_cpuset_parse(opts.cpus, &cpus) != TSR_OK)
+        s_usage_error("--cpus '%s' is not a CPU list like 0-3,8", opts.cpus);
     int level = tsr_log_level_parse(log_level);
     if (level < 0)
         s_usage_error("--log-level '%s' is not one of error, warn, info, debug, trace", log_level);
@@ -179,6 +191,9 @@ main(int argc, char *argv[])
     if (rc != TSR_OK) {
         tsr_agent_destroy(&agent);
         free(default_data_dir);
+        if (log_file)
+            fprintf(stderr, "tessera-agent: cannot start: %s (details in %s)\n", tsr_strerror(rc),
+                    log_file);
         bool config = rc == TSR_EINVAL || rc == TSR_EKEY || rc == TSR_EPERM || rc == TSR_ECONFIG ||
                       rc == -ENOENT || rc == -EACCES;
         tsr_log_fatal(config ? TSR_EXIT_CONFIG : TSR_EXIT_INFRA, "agent cannot start: %s",
