@@ -199,7 +199,12 @@ s_handle_one(tsr_coordinator_t *self)
     tsr_log_debug("%s from agent=%s", tsr_msg_name(env->body_case), short_id);
     rc = tsr_dispatch(s_agent_rows, TSR_DISPATCH_ROWS(s_agent_rows), s_state(request.agent), self,
                       &request, env);
-    if (rc == TSR_ESTATE && !request.agent)
+    if (rc == TSR_ESTATE && !request.agent && env->body_case == TESSERA__ENVELOPE__BODY_RESULT)
+        //  An agent we forgot (its leases expired): whatever it ran is not current
+        tsr_log_info("ignoring result of attempt=%" PRIu64 " from unknown agent=%s: lease not "
+                     "current; asking for Hello",
+                     env->result->attempt_id, short_id);
+    else if (rc == TSR_ESTATE && !request.agent)
         //  Usually after our restart: the agent answers with Hello
         tsr_log_info("%s from unknown agent=%s: asking for Hello", tsr_msg_name(env->body_case),
                      short_id);
