@@ -6,9 +6,12 @@
     order of first appearance (zhashx from name to number). A build lays the
     tests out group by group (CSR arrays: offsets per group, positions in
     the order added inside), makes units (a whole group, or a contiguous
-    piece of one), packs them longest first into the least loaded shard, then
-    walks the tests in the order added to fill each shard, so a shard lists
-    its tests in the framework's order whatever pieces it got.              */
+    piece of one), sorts them longest first, sets the smallest aside for the
+    tail shards (up to the split's tail_ms), packs the rest longest first
+    into the least loaded core shard and the set-aside ones likewise into
+    the tail shards, then walks the tests in the order added to fill each
+    shard, so a shard lists its tests in the framework's order whatever
+    pieces it got. Build cost: O(tests log tests + units * shards).        */
 #include "tsr_testplan.h" //  own header first: proves it self-contained
 #include <assert.h>
 #include <math.h>
@@ -134,35 +137,49 @@ tsr_testplan_size(tsr_testplan_t *self)
     return self->test_count;
 }
 
-uint32_t
-tsr_testplan_auto_shards(double work_ms, double startup_ms, uint32_t slots, size_t tests)
+tsr_testplan_split_t
+tsr_testplan_auto_split(double work_ms, double error_ms, double startup_ms, uint32_t slots,
+                        size_t tests)
 {
+    tsr_testplan_split_t split = {0, 0, 0};
     if (tests == 0)
-        return 0;
-    if (slots == 0)
-        slots = 1;
-    double wanted = (double)slots * TSR_TESTPLAN_SHARDS_PER_SLOT;
-    double shards = wanted;
-    if (startup_ms > 0) {
-        //  One per slot while a shard carries its start-up cost...
-        double carrying = floor(work_ms / startup_ms);
-        double per_slot = carrying < slots ? carrying : slots;
-        //  ...extra ones only while start-up stays a small part
-        double cheap = floor(work_ms / (startup_ms * TSR_TESTPLAN_EXTRA_WORK_RATIO));
-        double extra = cheap < wanted ? cheap : wanted;
-        shards = per_slot > extra ? per_slot : extra;
-    }
-    if (shards > (double)tests)
-        shards = (double)tests;
-    if (shards < 1)
-        shards = 1;
-    return (uint32_t)shards;
+        return split;
+    double core = slots ? slots : 1;
+    if (startup_ms > 0 && floor(work_ms / startup_ms) < core)
+        core = floor(work_ms / startup_ms); //  each core shard carries its start-up
+    if (core < 1)
+        core = 1;
+    if (core > (double)tests)
+        core = (double)tests;
+    //  Imbalance to expect at the end: the worst of `core` slots, each off by
+    //  error / sqrt(core) (independent errors), about sqrt(2 ln core) of those
+    double imbalance_ms = core > 1 ? sqrt(2 * log(core)) * error_ms / sqrt(core) : 0;
+    if (imbalance_ms > work_ms / core / 2)
+        imbalance_ms = work_ms / core / 2; //  keep most of the work in the core
+    //  Tail shards per slot: each costs a start-up and leaves up to its own
+    //  size of imbalance; TSR_TESTPLAN_TAIL_COST weighs the start-up higher,
+    //  as the tail's start-ups are certain and its gain is not
+    double per_slot = TSR_TESTPLAN_MAX_TAIL_PER_SLOT;
+    if (startup_ms > 0)
+        per_slot =
+            fmin(per_slot, floor(sqrt(imbalance_ms / (TSR_TESTPLAN_TAIL_COST * startup_ms))));
+    if (!(imbalance_ms > 0))
+        per_slot = 0;
+    double tail = per_slot * core;
+    if (tail > (double)tests - core)
+        tail = (double)tests - core;
+    split.core = (uint32_t)core;
+    split.tail = (uint32_t)tail;
+    split.tail_ms = split.tail ? imbalance_ms * core : 0;
+    return split;
 }
 
 //  Estimate every test: its history, else its group's known mean, else the
-//  suite's, else the default. Returns the sum, ms.
+//  suite's, else the default. Returns the sum, ms; *error_ms_out (may be
+//  NULL) gets the expected error of that sum, ms (independent errors of
+//  TSR_TESTPLAN_KNOWN_ERROR or TSR_TESTPLAN_UNKNOWN_ERROR per test).
 static double
-s_estimate(tsr_testplan_t *self, double default_ms)
+s_estimate(tsr_testplan_t *self, double default_ms, double *error_ms_out)
 {
     double *group_sum_ms = s_alloc(self->group_count, sizeof *group_sum_ms);
     size_t *group_known = s_alloc(self->group_count, sizeof *group_known);
@@ -178,7 +195,7 @@ s_estimate(tsr_testplan_t *self, double default_ms)
         }
     }
     double suite_mean_ms = suite_known ? suite_sum_ms / (double)suite_known : default_ms;
-    double total_ms = 0;
+    double total_ms = 0, variance = 0;
     for (size_t position = 0; position < self->test_count; position++) {
         plan_test_t *test = &self->tests[position];
         if (test->known)
@@ -188,9 +205,14 @@ s_estimate(tsr_testplan_t *self, double default_ms)
         else
             test->estimate_ms = suite_mean_ms;
         total_ms += test->estimate_ms;
+        double error_ms = test->estimate_ms *
+                          (test->known ? TSR_TESTPLAN_KNOWN_ERROR : TSR_TESTPLAN_UNKNOWN_ERROR);
+        variance += error_ms * error_ms;
     }
     free(group_sum_ms);
     free(group_known);
+    if (error_ms_out)
+        *error_ms_out = sqrt(variance);
     return total_ms;
 }
 
@@ -216,9 +238,10 @@ s_layout_groups(tsr_testplan_t *self, size_t **offsets_out, size_t **layout_out)
 }
 
 //  Units: each group whole, or, if it costs more than `target_ms` and has
-//  several tests, cut into ceil(cost / target) contiguous pieces of about
-//  equal cost (a test goes to the piece its cost midpoint falls in).
-//  *units_out is allocated for the worst case (one unit per test).
+//  several tests, cut into contiguous pieces: a piece closes before the test
+//  that would take it past cost / ceil(cost / target), so a piece exceeds
+//  that only when it is a single test (a long test never drags neighbours
+//  along). *units_out is allocated for the worst case (one unit per test).
 static size_t
 s_make_units(tsr_testplan_t *self, const size_t *offsets, const size_t *layout, double target_ms,
              plan_unit_t **units_out)
@@ -235,27 +258,18 @@ s_make_units(tsr_testplan_t *self, const size_t *offsets, const size_t *layout, 
             units[unit_count++] = (plan_unit_t){first, count, cost_ms};
             continue;
         }
-        double pieces = ceil(cost_ms / target_ms);
-        if (pieces > (double)count)
-            pieces = (double)count;
-        double piece_ms = cost_ms / pieces;
-        double before_ms = 0; //  cost of the group's tests before this one
-        size_t piece = 0;     //  piece the current unit is
+        //  A hair over the even share, so rounding never makes a sliver piece
+        double limit_ms = cost_ms / ceil(cost_ms / target_ms) * (1 + 1e-9);
         plan_unit_t *unit = &units[unit_count++];
         *unit = (plan_unit_t){first, 0, 0};
         for (size_t index = first; index < first + count; index++) {
             double test_ms = self->tests[layout[index]].estimate_ms;
-            double wanted = floor((before_ms + test_ms / 2) / piece_ms);
-            if (wanted > pieces - 1)
-                wanted = pieces - 1;
-            if ((size_t)wanted > piece && unit->count > 0) {
-                piece = (size_t)wanted;
+            if (unit->count > 0 && unit->cost_ms + test_ms > limit_ms) {
                 unit = &units[unit_count++];
                 *unit = (plan_unit_t){index, 0, 0};
             }
             unit->count++;
             unit->cost_ms += test_ms;
-            before_ms += test_ms;
         }
     }
     *units_out = units;
@@ -338,6 +352,27 @@ s_opts_valid(const tsr_testplan_opts_t *opts)
            opts->default_ms >= 0;
 }
 
+//  Longest first into the least loaded of bins [first_bin, first_bin +
+//  bin_count); on equal load the one with fewer tests, so tests estimated
+//  at 0 ms still spread
+static void
+s_pack(const plan_unit_t *units, size_t unit_count, const size_t *layout, plan_bin_order_t *bins,
+       size_t *bin_size, size_t first_bin, size_t bin_count, size_t *test_bin)
+{
+    for (size_t unit_index = 0; unit_index < unit_count; unit_index++) {
+        const plan_unit_t *unit = &units[unit_index];
+        size_t best = first_bin;
+        for (size_t bin = first_bin + 1; bin < first_bin + bin_count; bin++)
+            if (bins[bin].cost_ms < bins[best].cost_ms ||
+                (bins[bin].cost_ms == bins[best].cost_ms && bin_size[bin] < bin_size[best]))
+                best = bin;
+        bins[best].cost_ms += unit->cost_ms;
+        bin_size[best] += unit->count;
+        for (size_t index = unit->first; index < unit->first + unit->count; index++)
+            test_bin[layout[index]] = best;
+    }
+}
+
 int
 tsr_testplan_build(tsr_testplan_t *self, const tsr_testplan_opts_t *opts)
 {
@@ -349,38 +384,46 @@ tsr_testplan_build(tsr_testplan_t *self, const tsr_testplan_opts_t *opts)
     if (self->test_count == 0)
         return TSR_OK;
     double default_ms = opts->default_ms > 0 ? opts->default_ms : TSR_TESTPLAN_DEFAULT_MS;
-    double work_ms = s_estimate(self, default_ms);
-    size_t bin_count = opts->shards ? opts->shards
-                                    : tsr_testplan_auto_shards(work_ms, opts->startup_ms,
-                                                               opts->slots, self->test_count);
-    if (bin_count > self->test_count)
-        bin_count = self->test_count;
+    double error_ms;
+    double work_ms = s_estimate(self, default_ms, &error_ms);
+    size_t core_count, tail_count = 0;
+    double tail_ms = 0;
+    if (opts->shards)
+        core_count = opts->shards;
+    else {
+        tsr_testplan_split_t split = tsr_testplan_auto_split(work_ms, error_ms, opts->startup_ms,
+                                                             opts->slots, self->test_count);
+        core_count = split.core;
+        tail_count = split.tail;
+        tail_ms = split.tail_ms;
+    }
+    if (core_count > self->test_count)
+        core_count = self->test_count;
+    size_t bin_count = core_count + tail_count;
 
     size_t *offsets, *layout;
     s_layout_groups(self, &offsets, &layout);
     plan_unit_t *units;
-    size_t unit_count = s_make_units(self, offsets, layout, work_ms / (double)bin_count, &units);
+    size_t unit_count =
+        s_make_units(self, offsets, layout, (work_ms - tail_ms) / (double)core_count, &units);
     qsort(units, unit_count, sizeof *units, s_unit_compare);
+    size_t core_units = unit_count;
+    double in_tail_ms = 0;
+    while (tail_count && core_units > core_count &&
+           in_tail_ms + units[core_units - 1].cost_ms <= tail_ms)
+        in_tail_ms += units[--core_units].cost_ms;
+    if (core_units == unit_count)
+        bin_count = core_count;
 
-    //  Longest first into the least loaded bin; on equal load the one with
-    //  fewer tests, so tests estimated at 0 ms still spread
     plan_bin_order_t *bins = s_alloc(bin_count, sizeof *bins);
     size_t *bin_size = s_alloc(bin_count, sizeof *bin_size);
     size_t *test_bin = s_alloc(self->test_count, sizeof *test_bin);
     for (size_t bin = 0; bin < bin_count; bin++)
         bins[bin] = (plan_bin_order_t){.bin = bin, .cost_ms = opts->startup_ms};
-    for (size_t unit_index = 0; unit_index < unit_count; unit_index++) {
-        const plan_unit_t *unit = &units[unit_index];
-        size_t best = 0;
-        for (size_t bin = 1; bin < bin_count; bin++)
-            if (bins[bin].cost_ms < bins[best].cost_ms ||
-                (bins[bin].cost_ms == bins[best].cost_ms && bin_size[bin] < bin_size[best]))
-                best = bin;
-        bins[best].cost_ms += unit->cost_ms;
-        bin_size[best] += unit->count;
-        for (size_t index = unit->first; index < unit->first + unit->count; index++)
-            test_bin[layout[index]] = best;
-    }
+    s_pack(units, core_units, layout, bins, bin_size, 0, core_count, test_bin);
+    if (bin_count > core_count)
+        s_pack(units + core_units, unit_count - core_units, layout, bins, bin_size, core_count,
+               bin_count - core_count, test_bin);
     s_shards_from_bins(self, test_bin, bin_count, bins, true);
 
     free(test_bin);
@@ -403,7 +446,7 @@ tsr_testplan_build_by_count(tsr_testplan_t *self, const tsr_testplan_opts_t *opt
     if (self->test_count == 0)
         return TSR_OK;
     double default_ms = opts->default_ms > 0 ? opts->default_ms : TSR_TESTPLAN_DEFAULT_MS;
-    s_estimate(self, default_ms);
+    s_estimate(self, default_ms, NULL);
     size_t bin_count = opts->shards ? opts->shards : (opts->slots ? opts->slots : 1);
     if (bin_count > self->test_count)
         bin_count = self->test_count;

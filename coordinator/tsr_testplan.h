@@ -7,12 +7,20 @@
 
     Rules: groups (file, module, binary: the framework adapter's group())
     stay in one shard, except a group bigger than the target shard size,
-    which is cut into contiguous pieces. Groups and pieces are packed into K
-    shards longest-processing-time first; every shard also pays the
-    per-process start-up cost once. Shards come out longest first; inside
-    a shard tests keep the order they were added in. Tests without history
-    are estimated from their neighbours: the mean of the known tests of
-    their group, else of the suite, else a default.
+    which is cut into contiguous pieces. Tests without history are
+    estimated from their neighbours: the mean of the known tests of their
+    group, else of the suite, else a default. Every shard pays the
+    per-process start-up cost once. Shards come out longest first, as
+    agents should pull them; inside a shard tests keep the order they were
+    added in.
+
+    Shape (automatic count): one core shard per slot, packed
+    longest-processing-time first from the biggest groups and pieces, so
+    the slots would finish together if the estimates were exact; then, when
+    start-up is cheap against the imbalance the estimates' error leaves,
+    small tail shards of the smallest groups, which the slots that finish
+    first pull to even out the end. With --shards N: N shards packed LPT,
+    no tail. bench/plan_sim measures both against the count-based split.
 
     Values and one owner; any thread.                                      */
 #ifndef TSR_TESTPLAN_H
@@ -25,14 +33,25 @@ typedef struct _tsr_testplan_t tsr_testplan_t;
 //  Estimate of a test when no test of the suite has history, ms
 #define TSR_TESTPLAN_DEFAULT_MS 100.0
 
-//  Automatic count: up to this many shards per slot, so agents pulling
-//  longest-first can even out estimation errors at the tail...
-#define TSR_TESTPLAN_SHARDS_PER_SLOT 3
+//  Automatic split: the relative error assumed of a test's estimate, with
+//  history and without (estimated from its neighbours)
+#define TSR_TESTPLAN_KNOWN_ERROR 0.2
+#define TSR_TESTPLAN_UNKNOWN_ERROR 1.0
 
-//  ...but only while each shard carries at least this many times the
-//  start-up cost in test work. Up to one shard per slot is always allowed as
-//  long as a shard carries at least its start-up cost.
-#define TSR_TESTPLAN_EXTRA_WORK_RATIO 8
+//  Tail shards per slot: at most this many...
+#define TSR_TESTPLAN_MAX_TAIL_PER_SLOT 3
+
+//  ...and sqrt(imbalance / (TSR_TESTPLAN_TAIL_COST * start-up)), rounded
+//  down: a start-up counts this many times its cost against the imbalance a
+//  tail shard removes (tuned with bench/plan_sim)
+#define TSR_TESTPLAN_TAIL_COST 4.0
+
+//  The automatic split's shape
+typedef struct {
+    uint32_t core;  //  big shards, about a slot's share of the work each
+    uint32_t tail;  //  small shards after them (0: none)
+    double tail_ms; //  work packed into the tail shards, ms
+} tsr_testplan_split_t;
 
 //  How to split.
 typedef struct {
@@ -58,18 +77,23 @@ void tsr_testplan_add(tsr_testplan_t *self, const char *test_id, const char *gro
 //  Tests added.
 size_t tsr_testplan_size(tsr_testplan_t *self);
 
-//  The automatic shard count for `work_ms` of tests (start-up excluded) and
-//  `tests` tests: slots * TSR_TESTPLAN_SHARDS_PER_SLOT while each shard
-//  carries TSR_TESTPLAN_EXTRA_WORK_RATIO times the start-up cost; else up
-//  to one per slot while each carries its start-up cost; at least 1; never
-//  more than `tests` (0 for no tests).
-uint32_t tsr_testplan_auto_shards(double work_ms, double startup_ms, uint32_t slots, size_t tests);
+//  The automatic split of `work_ms` of tests (start-up excluded) whose
+//  estimate is expected to be off by `error_ms` in total, over `tests`
+//  tests: one core shard per slot (0 slots count as 1), fewer if a shard
+//  would not carry its start-up cost in work. Then, for the imbalance the
+//  error leaves at the end (the worst of the slots), up to
+//  TSR_TESTPLAN_MAX_TAIL_PER_SLOT small tail shards per core shard, when
+//  start-up is cheap enough against it (TSR_TESTPLAN_TAIL_COST); the tail
+//  holds that imbalance per core shard, at most half the work. Never more
+//  shards than tests; all zero for no tests.
+tsr_testplan_split_t tsr_testplan_auto_split(double work_ms, double error_ms, double startup_ms,
+                                             uint32_t slots, size_t tests);
 
 //  Estimate every test and pack the shards (see banner): opts->shards of
-//  them, or the automatic count. Fewer when there are fewer tests, or when
-//  single tests too big to share a shard leave nothing for the rest (an
-//  empty shard is never made). No tests: no shards. Returns TSR_OK or
-//  TSR_EINVAL (a bad start-up or default estimate).
+//  them, or the automatic split for opts->slots. Fewer when there are fewer
+//  tests, or when single tests too big to share a shard leave nothing for
+//  the rest (an empty shard is never made). No tests: no shards. Returns
+//  TSR_OK or TSR_EINVAL (a bad start-up or default estimate).
 TSR_NODISCARD int tsr_testplan_build(tsr_testplan_t *self, const tsr_testplan_opts_t *opts);
 
 //  The count-based split of jest --shard and nextest --partition, for

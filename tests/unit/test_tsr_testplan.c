@@ -183,33 +183,58 @@ test_plan_estimates_unknown_tests_from_neighbours(void **state)
 }
 
 static void
-test_plan_auto_shard_count_stays_within_bounds(void **state)
+test_plan_auto_split_stays_within_bounds(void **state)
 {
     (void)state;
-    const uint32_t per_slot = TSR_TESTPLAN_SHARDS_PER_SLOT;
-    const double ratio = TSR_TESTPLAN_EXTRA_WORK_RATIO;
-    assert_int_equal(tsr_testplan_auto_shards(1e6, 100, 4, 0), 0); //  no tests
-    //  Free start-up: a few shards per slot
-    assert_int_equal(tsr_testplan_auto_shards(1e6, 0, 4, 1000), 4 * per_slot);
-    assert_int_equal(tsr_testplan_auto_shards(1e6, 0, 0, 1000), per_slot); //  0 slots as 1
+    tsr_testplan_split_t split = tsr_testplan_auto_split(1e6, 1e4, 100, 4, 0);
+    assert_int_equal(split.core + split.tail, 0); //  no tests
+    //  Exact estimates: one shard per slot, no tail
+    split = tsr_testplan_auto_split(1e6, 0, 0, 4, 1000);
+    assert_int_equal(split.core, 4);
+    assert_int_equal(split.tail, 0);
+    assert_true(split.tail_ms == 0);
+    //  Free start-up: the most tail shards
+    split = tsr_testplan_auto_split(1e6, 1e4, 0, 4, 1000);
+    assert_int_equal(split.core, 4);
+    assert_int_equal(split.tail, 4 * TSR_TESTPLAN_MAX_TAIL_PER_SLOT);
+    //  One slot (or 0, counted as 1): nothing to balance
+    split = tsr_testplan_auto_split(1e6, 1e4, 0, 0, 1000);
+    assert_int_equal(split.core, 1);
+    assert_int_equal(split.tail, 0);
     //  Never more shards than tests
-    assert_int_equal(tsr_testplan_auto_shards(1e6, 0, 16, 5), 5);
-    //  Cheap start-up: all the extra shards
-    assert_int_equal(tsr_testplan_auto_shards(1e6, 10, 16, 10000), 16 * per_slot);
-    //  Extra shards only while each carries `ratio` start-ups of work
-    assert_int_equal(tsr_testplan_auto_shards(20 * ratio * 1000, 1000, 16, 10000), 20);
-    //  Up to one per slot while each carries its start-up...
-    assert_int_equal(tsr_testplan_auto_shards(10 * 1000, 1000, 16, 10000), 10);
-    assert_int_equal(tsr_testplan_auto_shards(ratio * 1000 * 3, 1000, 4, 10000), 4);
+    split = tsr_testplan_auto_split(1e6, 1e4, 0, 16, 5);
+    assert_int_equal(split.core + split.tail, 5);
+    split = tsr_testplan_auto_split(1e6, 1e4, 0, 4, 10);
+    assert_int_equal(split.core, 4);
+    assert_int_equal(split.tail, 6);
+    //  Tail shards per slot fall as start-up grows against the imbalance
+    //  (sqrt(2 ln 16) * 8000 / 4 = 4710 ms per slot)
+    split = tsr_testplan_auto_split(160000, 8000, 100, 16, 10000);
+    assert_int_equal(split.tail, 48);
+    assert_true(fabs(split.tail_ms - 16 * sqrt(2 * log(16)) * 2000) < 1e-6);
+    split = tsr_testplan_auto_split(160000, 8000, 400, 16, 10000);
+    assert_int_equal(split.tail, 16);
+    split = tsr_testplan_auto_split(160000, 8000, 2000, 16, 10000);
+    assert_int_equal(split.core, 16);
+    assert_int_equal(split.tail, 0);
+    //  A core shard carries at least its start-up, so fewer than the slots...
+    split = tsr_testplan_auto_split(10000, 0, 1000, 16, 10000);
+    assert_int_equal(split.core, 10);
     //  ...and at least one
-    assert_int_equal(tsr_testplan_auto_shards(10, 1000, 16, 10000), 1);
-    //  Whatever the inputs, within [1, tests] for a non-empty suite
+    split = tsr_testplan_auto_split(10, 0, 1000, 16, 10000);
+    assert_int_equal(split.core, 1);
+    //  Wild uncertainty: the tail holds at most half the work
+    split = tsr_testplan_auto_split(1000, 1e9, 0, 8, 10000);
+    assert_true(split.tail_ms <= 500.0 + 1e-9);
+    //  Whatever the inputs, within bounds
     for (uint32_t slots = 0; slots < 40; slots += 3)
         for (double work_ms = 0; work_ms < 1e7; work_ms = work_ms * 7 + 1)
             for (size_t tests = 1; tests < 500; tests = tests * 3 + 1) {
-                uint32_t shards = tsr_testplan_auto_shards(work_ms, 250, slots, tests);
-                assert_true(shards >= 1 && shards <= tests);
-                assert_true(shards <= (slots ? slots : 1) * per_slot);
+                split = tsr_testplan_auto_split(work_ms, work_ms / 10, 250, slots, tests);
+                assert_true(split.core >= 1 && split.core <= (slots ? slots : 1));
+                assert_true(split.core + split.tail <= tests);
+                assert_true(split.tail <= split.core * TSR_TESTPLAN_MAX_TAIL_PER_SLOT);
+                assert_true(split.tail_ms <= work_ms / 2 + 1e-9);
             }
 }
 
@@ -224,17 +249,53 @@ test_plan_automatic_build_pays_start_up_once_per_shard(void **state)
         snprintf(test_id, sizeof test_id, "%s::t%d", group, index);
         tsr_testplan_add(plan, test_id, group, true, 50.0);
     }
-    //  20 s of work, 2 slots, 1 s start-up: 2 shards (extra ones would not carry 8 s)
+    //  20 s of work on 2 slots, 1 s start-up: no tail shard is worth it
     tsr_testplan_opts_t opts = {.slots = 2, .startup_ms = 1000.0};
     assert_int_equal(tsr_testplan_build(plan, &opts), TSR_OK);
     assert_int_equal(tsr_testplan_shard_count(plan), 2);
     assert_true(tsr_testplan_shard_cost_ms(plan, 0) == 11000.0);
-    //  Free start-up: slots * TSR_TESTPLAN_SHARDS_PER_SLOT
-    opts.startup_ms = 0;
+    assert_true(tsr_testplan_shard_cost_ms(plan, 1) == 11000.0);
+    //  15 s of start-up per shard would not be carried: one shard
+    opts.startup_ms = 15000.0;
     assert_int_equal(tsr_testplan_build(plan, &opts), TSR_OK);
-    assert_int_equal(tsr_testplan_shard_count(plan), 2 * TSR_TESTPLAN_SHARDS_PER_SLOT);
-    size_t shard_of[400];
+    assert_int_equal(tsr_testplan_shard_count(plan), 1);
+    assert_true(tsr_testplan_shard_cost_ms(plan, 0) == 35000.0);
+    tsr_testplan_destroy(&plan);
+}
+
+static void
+test_plan_automatic_split_adds_tail_shards_of_the_smallest_groups(void **state)
+{
+    (void)state;
+    tsr_testplan_t *plan = tsr_testplan_new();
+    char test_id[32], group[16];
+    //  Group g<i> holds i + 1 tests of 100 ms: 100 ms to 2 s, 21 s in all
+    for (int group_number = 0; group_number < 20; group_number++)
+        for (int index = 0; index <= group_number; index++) {
+            snprintf(group, sizeof group, "g%d", group_number);
+            snprintf(test_id, sizeof test_id, "%s::t%d", group, index);
+            tsr_testplan_add(plan, test_id, group, true, 100.0);
+        }
+    //  Free start-up: two core shards, then the smallest groups that fit the
+    //  expected imbalance (about 480 ms: g0 and g1) as tail shards
+    tsr_testplan_opts_t opts = {.slots = 2};
+    assert_int_equal(tsr_testplan_build(plan, &opts), TSR_OK);
+    assert_int_equal(tsr_testplan_shard_count(plan), 4);
+    assert_true(tsr_testplan_shard_cost_ms(plan, 0) + tsr_testplan_shard_cost_ms(plan, 1) ==
+                20700.0);
+    assert_true(fabs(tsr_testplan_shard_cost_ms(plan, 0) - tsr_testplan_shard_cost_ms(plan, 1)) <=
+                100.0);
+    assert_string_equal(tsr_testplan_shard_test(plan, 2, 0), "g1::t0");
+    assert_int_equal(tsr_testplan_shard_size(plan, 2), 2);
+    assert_string_equal(tsr_testplan_shard_test(plan, 3, 0), "g0::t0");
+    assert_int_equal(tsr_testplan_shard_size(plan, 3), 1);
+    size_t shard_of[210];
     s_shard_of_each(plan, shard_of);
+    s_assert_order_kept(plan);
+    //  An explicit count has no tail
+    opts.shards = 2;
+    assert_int_equal(tsr_testplan_build(plan, &opts), TSR_OK);
+    assert_int_equal(tsr_testplan_shard_count(plan), 2);
     tsr_testplan_destroy(&plan);
 }
 
@@ -429,8 +490,9 @@ main(void)
         cmocka_unit_test(test_plan_single_test_group_is_never_cut),
         cmocka_unit_test(test_plan_lpt_balances_known_case),
         cmocka_unit_test(test_plan_estimates_unknown_tests_from_neighbours),
-        cmocka_unit_test(test_plan_auto_shard_count_stays_within_bounds),
+        cmocka_unit_test(test_plan_auto_split_stays_within_bounds),
         cmocka_unit_test(test_plan_automatic_build_pays_start_up_once_per_shard),
+        cmocka_unit_test(test_plan_automatic_split_adds_tail_shards_of_the_smallest_groups),
         cmocka_unit_test(test_plan_keeps_the_order_added_inside_shards),
         cmocka_unit_test(test_plan_shards_come_out_longest_first),
         cmocka_unit_test(test_plan_more_shards_than_tests_gives_one_test_each),
