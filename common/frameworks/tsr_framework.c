@@ -14,8 +14,8 @@
 #define TSR_RESULT_MESSAGE_MAX 4096
 
 struct _tsr_results_t {
-    zlistx_t *items; //  owned, of tsr_test_result_t *, in the order added
-    zhashx_t *by_id; //  borrowed items (owner: items): id -> first result with it
+    zlistx_t *items;     //  owned, of tsr_test_result_t *, in the order added
+    zhashx_t *by_id;     //  borrowed items (owner: items): id -> first result with it
     size_t cursor_index; //  index of the item under the list's cursor, when valid
     bool cursor_valid;   //  false until tsr_results_at positions the cursor
 };
@@ -92,8 +92,8 @@ s_bounded_copy(const char *text)
 }
 
 void
-tsr_results_add(tsr_results_t *self, const char *id, Tessera__Outcome outcome,
-                uint64_t duration_ms, const char *message)
+tsr_results_add(tsr_results_t *self, const char *id, Tessera__Outcome outcome, uint64_t duration_ms,
+                const char *message)
 {
     assert(self);
     assert(id);
@@ -128,8 +128,7 @@ tsr_results_at(tsr_results_t *self, size_t index)
     if (self->cursor_valid && self->cursor_index <= index) {
         result = zlistx_item(self->items);
         position = self->cursor_index;
-    }
-    else {
+    } else {
         result = zlistx_first(self->items);
         position = 0;
     }

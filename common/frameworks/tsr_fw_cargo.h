@@ -45,12 +45,21 @@ typedef struct {
 TSR_NODISCARD int tsr_fw_cargo_cmd_parse(const char *const *argv, tsr_fw_cargo_cmd_t **cmd_out);
 void tsr_fw_cargo_cmd_destroy(tsr_fw_cargo_cmd_t **self_p);
 
+//  Append the user's test arguments to `argv` minus the ones we set (--format,
+//  -Z, --list, -q, --quiet) and, unless `keep_exact`, --exact.
+void tsr_fw_cargo_cmd_add_test_args(const tsr_fw_cargo_cmd_t *self, zlistx_t *argv,
+                                    bool keep_exact);
+
+//  Append the user's cargo arguments to `argv` minus those choosing targets
+//  or packages, for `cargo test --doc -p PKG`.
+void tsr_fw_cargo_cmd_add_doc_args(const tsr_fw_cargo_cmd_t *self, zlistx_t *argv);
+
 //  A workspace package, from `cargo metadata --format-version 1`.
 typedef struct {
-    char *name;          //  owned
-    char *version;       //  owned
-    char *manifest_dir;  //  owned; its directory
-    bool doctests;       //  has a library target with doctest = true
+    char *name;         //  owned
+    char *version;      //  owned
+    char *manifest_dir; //  owned; its directory
+    bool doctests;      //  has a library target with doctest = true
 } tsr_fw_cargo_package_t;
 
 //  Read `cargo metadata` JSON into `packages` (zhashx: package id ->

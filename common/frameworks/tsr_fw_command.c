@@ -33,8 +33,7 @@ s_run(tsr_fw_ctx_t *ctx, zlistx_t *test_ids, tsr_results_t *results, int *exit_c
                                    : *exit_code == -1 ? TESSERA__OUTCOME__CRASHED
                                                       : TESSERA__OUTCOME__FAILED;
         tsr_results_add(results, "", outcome, duration_ms, NULL);
-    }
-    else if (rc == TSR_ETIMEOUT) {
+    } else if (rc == TSR_ETIMEOUT) {
         //  Killed at its timeout: nothing finished; the caller knows it timed out
         *exit_code = -1;
         rc = TSR_OK;

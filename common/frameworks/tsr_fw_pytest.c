@@ -127,7 +127,8 @@ const char tsr_fw_pytest_plugin_source[] =
     "        state[\"outcome\"] = \"error\"\n"
     "    if report.when == \"teardown\":\n"
     "        del _states[report.nodeid]\n"
-    "        line = {\"id\": report.nodeid, \"outcome\": state[\"outcome\"], \"duration_s\": state[\"duration\"]}\n"
+    "        line = {\"id\": report.nodeid, \"outcome\": state[\"outcome\"], \"duration_s\": "
+    "state[\"duration\"]}\n"
     "        _progress.write(json.dumps(line) + \"\\n\")\n"
     "        _progress.flush()\n";
 
@@ -203,7 +204,8 @@ tsr_fw_pytest_parse_list(const char *json_path, zlistx_t *test_ids, zlistx_t *er
     zlistx_t *errors_scratch = tsr_fw_strlist_new();
     if (s_json_strings(ids, ids_scratch) == TSR_OK &&
         s_json_strings(failed, errors_scratch) == TSR_OK) {
-        for (char *id = (char *)zlistx_first(ids_scratch); id; id = (char *)zlistx_next(ids_scratch))
+        for (char *id = (char *)zlistx_first(ids_scratch); id;
+             id = (char *)zlistx_next(ids_scratch))
             zlistx_add_end(test_ids, id);
         for (char *id = (char *)zlistx_first(errors_scratch); id;
              id = (char *)zlistx_next(errors_scratch))
@@ -279,8 +281,7 @@ s_junit_fallback_id(zhashx_t *requested_by_key, const char *classname, const cha
         for (char *scan = id; scan < id + strlen(name); scan++)
             if (*scan == '.')
                 *scan = '/';
-    }
-    else
+    } else
         id = zsys_sprintf("%s::%s", classname, name);
     assert(id);
     return id;
@@ -351,8 +352,7 @@ s_add_testcase(const xmlNode *testcase, zhashx_t *requested_by_key, tsr_results_
                 free(message);
                 message = s_failure_text(child);
             }
-        }
-        else if (s_named(child, "skipped") && outcome == TESSERA__OUTCOME__PASSED) {
+        } else if (s_named(child, "skipped") && outcome == TESSERA__OUTCOME__PASSED) {
             char *type = s_attribute(child, "type");
             outcome = type && streq(type, "pytest.xfail") ? TESSERA__OUTCOME__XFAILED
                                                           : TESSERA__OUTCOME__SKIPPED;
@@ -360,8 +360,7 @@ s_add_testcase(const xmlNode *testcase, zhashx_t *requested_by_key, tsr_results_
                 xmlFree(type);
             free(message);
             message = s_failure_text(child);
-        }
-        else if (s_named(child, "properties")) {
+        } else if (s_named(child, "properties")) {
             for (const xmlNode *property = child->children; property; property = property->next) {
                 if (!s_named(property, "property"))
                     continue;
@@ -370,8 +369,7 @@ s_add_testcase(const xmlNode *testcase, zhashx_t *requested_by_key, tsr_results_
                 if (name && value && streq(name, "tsr_id") && !id) {
                     id = strdup(value);
                     assert(id);
-                }
-                else if (name && streq(name, "tsr_xpassed"))
+                } else if (name && streq(name, "tsr_xpassed"))
                     xpassed = true;
                 if (name)
                     xmlFree(name);

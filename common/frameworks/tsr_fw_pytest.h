@@ -29,8 +29,7 @@ void tsr_fw_pytest_list_argv(const char *const *user_argv, zlistx_t *argv);
 //  argv of a shard: the user's command + `-p no:cacheprovider
 //  --junitxml=<junit_path> -o junit_duration_report=total -p tsr_select
 //  --continue-on-collection-errors`. Appends to `argv`.
-void tsr_fw_pytest_run_argv(const char *const *user_argv, const char *junit_path,
-                            zlistx_t *argv);
+void tsr_fw_pytest_run_argv(const char *const *user_argv, const char *junit_path, zlistx_t *argv);
 
 //  Read the plugin's listing (JSON {"ids": [...], "errors": [...]}) into
 //  `test_ids` and `errors` (string lists). Returns TSR_OK, TSR_EPARSE (not

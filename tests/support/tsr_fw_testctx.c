@@ -94,8 +94,7 @@ tsr_fw_testctx_new(const char *example_dir, const char *const *argv)
         if (system(command) != 0)
             abort();
         zstr_free(&command);
-    }
-    else if (mkdir(self->workdir, 0755) != 0)
+    } else if (mkdir(self->workdir, 0755) != 0)
         abort();
     size_t count = 0;
     while (argv && argv[count])

@@ -9,15 +9,15 @@
 #include "tsr_framework.h"
 
 typedef struct {
-    tsr_fw_ctx_t ctx;   //  what adapters get; ctx.handle points back here
-    char *root;         //  owned temp root, removed by destroy
-    char *workdir;      //  owned: root/work (ctx.workdir)
-    char *scratch_dir;  //  owned: root/scratch
-    char *cache_dir;    //  owned: root/cache
-    char *log_path;     //  owned: root/log, stderr (and stdout by default) of the last run
-    char **argv;        //  owned, NULL-terminated copy of the user's command
+    tsr_fw_ctx_t ctx;    //  what adapters get; ctx.handle points back here
+    char *root;          //  owned temp root, removed by destroy
+    char *workdir;       //  owned: root/work (ctx.workdir)
+    char *scratch_dir;   //  owned: root/scratch
+    char *cache_dir;     //  owned: root/cache
+    char *log_path;      //  owned: root/log, stderr (and stdout by default) of the last run
+    char **argv;         //  owned, NULL-terminated copy of the user's command
     uint64_t timeout_ms; //  per run; 0 = none
-    size_t runs;        //  commands run so far
+    size_t runs;         //  commands run so far
 } tsr_fw_testctx_t;
 
 //  A new ctx whose workdir is a copy of `example_dir` (NULL: empty workdir)

@@ -69,9 +69,20 @@ static void
 test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
 {
     (void)state;
-    const char *const argv[] = {"cargo", "+stable", "test", "-p", "calc", "--release", "adds",
-                                "--manifest-path=ws/Cargo.toml", "--", "--include-ignored",
-                                "--test-threads", "2", "only_this", NULL};
+    const char *const argv[] = {"cargo",
+                                "+stable",
+                                "test",
+                                "-p",
+                                "calc",
+                                "--release",
+                                "adds",
+                                "--manifest-path=ws/Cargo.toml",
+                                "--",
+                                "--include-ignored",
+                                "--test-threads",
+                                "2",
+                                "only_this",
+                                NULL};
     tsr_fw_cargo_cmd_t *cmd = NULL;
     assert_int_equal(tsr_fw_cargo_cmd_parse(argv, &cmd), TSR_OK);
     s_assert_list(cmd->prefix, (const char *const[]){"cargo", "+stable", NULL});
@@ -87,14 +98,14 @@ test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
     assert_null(cmd);
 
     //  Choosing targets drops doctests; --doc keeps only them
-    assert_int_equal(tsr_fw_cargo_cmd_parse((const char *const[]){"cargo", "test", "--lib", NULL},
-                                            &cmd),
-                     TSR_OK);
+    assert_int_equal(
+        tsr_fw_cargo_cmd_parse((const char *const[]){"cargo", "test", "--lib", NULL}, &cmd),
+        TSR_OK);
     assert_false(cmd->doctests);
     tsr_fw_cargo_cmd_destroy(&cmd);
-    assert_int_equal(tsr_fw_cargo_cmd_parse((const char *const[]){"cargo", "test", "--doc", NULL},
-                                            &cmd),
-                     TSR_OK);
+    assert_int_equal(
+        tsr_fw_cargo_cmd_parse((const char *const[]){"cargo", "test", "--doc", NULL}, &cmd),
+        TSR_OK);
     assert_true(cmd->doctests);
     assert_true(cmd->doc_only);
     tsr_fw_cargo_cmd_destroy(&cmd);
@@ -123,8 +134,8 @@ test_cargo_parse_metadata_reads_packages(void **state)
     assert_int_equal(tsr_fw_cargo_parse_metadata(FIXTURES "/metadata.json", packages, members),
                      TSR_OK);
     assert_int_equal(zhashx_size(packages), 2);
-    const tsr_fw_cargo_package_t *textutil =
-        (const tsr_fw_cargo_package_t *)zhashx_lookup(packages, "path+file:///work/example/textutil#0.2.0");
+    const tsr_fw_cargo_package_t *textutil = (const tsr_fw_cargo_package_t *)zhashx_lookup(
+        packages, "path+file:///work/example/textutil#0.2.0");
     assert_non_null(textutil);
     assert_string_equal(textutil->name, "textutil");
     assert_string_equal(textutil->version, "0.2.0");
@@ -162,15 +173,19 @@ test_cargo_parse_artifacts_finds_test_binaries(void **state)
     zlistx_t *binaries = zlistx_new();
     zlistx_t *errors = tsr_fw_strlist_new();
     assert_int_equal(
-        tsr_fw_cargo_parse_artifacts(FIXTURES "/no-run.jsonl", packages, binaries, errors),
-        TSR_OK);
+        tsr_fw_cargo_parse_artifacts(FIXTURES "/no-run.jsonl", packages, binaries, errors), TSR_OK);
     assert_int_equal(zlistx_size(errors), 0);
     //  Sorted; the two "integration" targets apart; the plain bin (profile.test
     //  false) and the libraries' rlibs left out
-    const char *const expected[] = {"calc/bin/calc", "calc/lib/calc", "calc/test/integration",
-                                    "textutil/lib/textutil", "textutil/test/integration", NULL};
+    const char *const expected[] = {"calc/bin/calc",
+                                    "calc/lib/calc",
+                                    "calc/test/integration",
+                                    "textutil/lib/textutil",
+                                    "textutil/test/integration",
+                                    NULL};
     size_t count = 0;
-    for (const tsr_fw_cargo_binary_t *binary = (const tsr_fw_cargo_binary_t *)zlistx_first(binaries);
+    for (const tsr_fw_cargo_binary_t *binary =
+             (const tsr_fw_cargo_binary_t *)zlistx_first(binaries);
          binary; binary = (const tsr_fw_cargo_binary_t *)zlistx_next(binaries), count++) {
         assert_non_null(expected[count]);
         assert_string_equal(binary->id, expected[count]);
@@ -222,15 +237,16 @@ test_cargo_parse_list_prefixes_the_binary(void **state)
 {
     (void)state;
     zlistx_t *ids = tsr_fw_strlist_new();
-    assert_int_equal(
-        tsr_fw_cargo_parse_list(FIXTURES "/list-calc-lib.jsonl", "calc/lib/calc", ids), TSR_OK);
+    assert_int_equal(tsr_fw_cargo_parse_list(FIXTURES "/list-calc-lib.jsonl", "calc/lib/calc", ids),
+                     TSR_OK);
     assert_int_equal(zlistx_size(ids), 9);
     assert_true(tsr_fw_strlist_has(ids, "calc/lib/calc::tests::adds"));
     assert_true(tsr_fw_strlist_has(ids, "calc/lib/calc::tests::nested::adds"));
     //  Ignored tests are listed: a run reports them as skipped
     assert_true(tsr_fw_strlist_has(ids, "calc/lib/calc::tests::ignored"));
 
-    const char *bad[] = {"", "tests::adds: test\n", "{\"type\": \"test\", \"event\": \"discovered\"}\n"};
+    const char *bad[] = {"", "tests::adds: test\n",
+                         "{\"type\": \"test\", \"event\": \"discovered\"}\n"};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
         char *path = s_temp_file(bad[index]);
         zlistx_purge(ids);
@@ -271,8 +287,8 @@ test_cargo_parse_run_maps_libtest_events(void **state)
 
     //  A crash: finished tests only, the started one left out
     results = tsr_results_new();
-    assert_int_equal(
-        tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib-crashed.jsonl", "b", results), TSR_OK);
+    assert_int_equal(tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib-crashed.jsonl", "b", results),
+                     TSR_OK);
     assert_int_equal(tsr_results_size(results), 1);
     assert_string_equal(tsr_results_at(results, 0)->id, "b::tests::adds");
     tsr_results_destroy(&results);

@@ -93,11 +93,11 @@ test_pytest_parse_list_rejects_bad_json(void **state)
     const char *bad[] = {
         "",
         "garbage",
-        "{\"ids\": [\"a\", \"b\"",             //  torn
-        "[\"a\"]",                             //  not an object
-        "{\"ids\": \"a\", \"errors\": []}",    //  not an array
+        "{\"ids\": [\"a\", \"b\"",               //  torn
+        "[\"a\"]",                               //  not an object
+        "{\"ids\": \"a\", \"errors\": []}",      //  not an array
         "{\"ids\": [\"a\", 3], \"errors\": []}", //  not strings
-        "{\"ids\": [\"a\"]}",                  //  no errors
+        "{\"ids\": [\"a\"]}",                    //  no errors
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
         char *path = s_temp_file(bad[index]);
@@ -167,11 +167,10 @@ test_pytest_parse_junit_maps_names_back_without_plugin(void **state)
     zlistx_t *errors = tsr_fw_strlist_new();
     assert_int_equal(tsr_fw_pytest_parse_list(FIXTURES "/list.json", ids, errors), TSR_OK);
     tsr_results_t *results = tsr_results_new();
-    assert_int_equal(
-        tsr_fw_pytest_parse_junit(FIXTURES "/junit-without-plugin.xml", ids, results), TSR_OK);
+    assert_int_equal(tsr_fw_pytest_parse_junit(FIXTURES "/junit-without-plugin.xml", ids, results),
+                     TSR_OK);
     assert_int_equal(tsr_results_size(results), 28);
-    for (const char *id = (const char *)zlistx_first(ids); id;
-         id = (const char *)zlistx_next(ids))
+    for (const char *id = (const char *)zlistx_first(ids); id; id = (const char *)zlistx_next(ids))
         assert_non_null(tsr_results_find(results, id));
     assert_int_equal(s_outcome(results, "tests/test_basic.py::test_xpass"),
                      TESSERA__OUTCOME__PASSED);
@@ -187,9 +186,7 @@ test_pytest_parse_junit_rejects_bad_xml(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "",
-        "garbage",
-        "<html><body>not junit</body></html>",
+        "", "garbage", "<html><body>not junit</body></html>",
         "<?xml version=\"1.0\"?><testsuites><testsuite><testcase name=\"x\">",
         "<!DOCTYPE t [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><testsuites>&e;</testsuites"};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
@@ -234,8 +231,8 @@ test_pytest_parse_progress_keeps_finished_tests(void **state)
 {
     (void)state;
     tsr_results_t *results = tsr_results_new();
-    assert_int_equal(
-        tsr_fw_pytest_parse_progress(FIXTURES "/progress-crashed.jsonl", results), TSR_OK);
+    assert_int_equal(tsr_fw_pytest_parse_progress(FIXTURES "/progress-crashed.jsonl", results),
+                     TSR_OK);
     assert_int_equal(tsr_results_size(results), 3);
     assert_string_equal(tsr_results_at(results, 2)->id, "tests/test_special.py::test_slow");
     assert_true(tsr_results_at(results, 2)->duration_ms >= 190);
