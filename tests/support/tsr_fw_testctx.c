@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -145,6 +146,50 @@ tsr_fw_testctx_shell(tsr_fw_testctx_t *self, const char *command)
     int status = system(line);
     zstr_free(&line);
     return status;
+}
+
+int
+tsr_fw_testctx_npm_install(tsr_fw_testctx_t *self)
+{
+    assert(self);
+    char *lock_path = zsys_sprintf("%s/package-lock.json", self->workdir);
+    FILE *lock = fopen(lock_path, "rb");
+    zstr_free(&lock_path);
+    if (!lock)
+        return -1;
+    zchunk_t *content = zchunk_read(lock, 64u << 20);
+    fclose(lock);
+    zdigest_t *digest = zdigest_new();
+    zdigest_update(digest, zchunk_data(content), zchunk_size(content));
+    zchunk_destroy(&content);
+    const char *tmp = getenv("TSR_TEST_TMP");
+    char *cache =
+        zsys_sprintf("%s/npm-modules/%s", tmp ? tmp : "/tmp/tsr-test-npm", zdigest_string(digest));
+    zdigest_destroy(&digest);
+    char *modules = zsys_sprintf("%s/node_modules", cache);
+    int rc = 0;
+    if (access(modules, F_OK) != 0) {
+        //  Install beside, then rename into place: a half install never counts
+        char *command = zsys_sprintf(
+            "rm -rf '%s.new' && mkdir -p '%s.new' && cp package.json package-lock.json '%s.new/' "
+            "&& "
+            "cd '%s.new' && npm ci --prefer-offline --no-audit --no-fund >npm-ci.log 2>&1 && "
+            "cd / && rm -rf '%s' && mv '%s.new' '%s'",
+            cache, cache, cache, cache, cache, cache, cache);
+        rc = tsr_fw_testctx_shell(self, command) == 0 ? 0 : -1;
+        zstr_free(&command);
+    }
+    if (rc == 0) {
+        //  A node_modules copied from a developer's example tree goes
+        rc = tsr_fw_testctx_shell(self, "rm -rf node_modules") == 0 ? 0 : -1;
+        char *link = zsys_sprintf("%s/node_modules", self->workdir);
+        if (rc == 0)
+            rc = symlink(modules, link) == 0 ? 0 : -1;
+        zstr_free(&link);
+    }
+    zstr_free(&modules);
+    zstr_free(&cache);
+    return rc;
 }
 
 char *

@@ -32,6 +32,12 @@ void tsr_fw_testctx_destroy(tsr_fw_testctx_t **self_p);
 //  returns its exit status as system(3) does.
 int tsr_fw_testctx_shell(tsr_fw_testctx_t *self, const char *command);
 
+//  Install the workdir's npm dependencies (`npm ci`, from the npm cache when
+//  it can) once per package-lock.json content into a cache under
+//  $TSR_TEST_TMP that survives test runs, and link node_modules to it.
+//  Returns 0, or -1 when npm cannot install (no registry, no cache).
+int tsr_fw_testctx_npm_install(tsr_fw_testctx_t *self);
+
 //  The last run's log, as a new string (for failure messages).
 char *tsr_fw_testctx_log(tsr_fw_testctx_t *self);
 
