@@ -146,7 +146,7 @@ tsr_fw_file_read(const char *path, size_t max_bytes, char **text_out)
     if (!file)
         return -errno;
     int rc = TSR_OK;
-    size_t capacity = 4096;
+    size_t capacity = max_bytes < 4096 ? max_bytes : 4096;
     size_t length = 0;
     char *text = (char *)zmalloc(capacity + 1);
     while (true) {
