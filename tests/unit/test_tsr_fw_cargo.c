@@ -437,6 +437,29 @@ test_cargo_list_and_shards_equal_a_serial_run(void **state)
 }
 
 static void
+test_cargo_list_follows_the_user_selection(void **state)
+{
+    tsr_fw_testctx_t *testctx = (tsr_fw_testctx_t *)*state;
+    zlistx_t *ids = tsr_fw_strlist_new();
+    zlistx_t *errors = tsr_fw_strlist_new();
+    //  Only doctests: no build of test binaries
+    const char *const doc_only[] = {"cargo", "test", "--doc", NULL};
+    testctx->ctx.argv = doc_only;
+    assert_int_equal(tsr_fw_cargo_entry.list(&testctx->ctx, ids, errors), TSR_OK);
+    s_assert_list(ids, (const char *const[]){"textutil::doctests", NULL});
+    //  One package's library: no doctests (a target was chosen), no other binary
+    const char *const lib_only[] = {"cargo", "test", "-p", "calc", "--lib", "--", "nested", NULL};
+    testctx->ctx.argv = lib_only;
+    zlistx_purge(ids);
+    assert_int_equal(tsr_fw_cargo_entry.list(&testctx->ctx, ids, errors), TSR_OK);
+    s_assert_list(ids, (const char *const[]){"calc/lib/calc::tests::nested::adds", NULL});
+    testctx->ctx.argv = (const char *const *)testctx->argv;
+    assert_int_equal(zlistx_size(errors), 0);
+    zlistx_destroy(&ids);
+    zlistx_destroy(&errors);
+}
+
+static void
 test_cargo_run_keeps_going_after_a_binary_crashes(void **state)
 {
     tsr_fw_testctx_t *testctx = (tsr_fw_testctx_t *)*state;
@@ -524,6 +547,7 @@ main(void)
     };
     const struct CMUnitTest procedures[] = {
         cmocka_unit_test(test_cargo_list_and_shards_equal_a_serial_run),
+        cmocka_unit_test(test_cargo_list_follows_the_user_selection),
         cmocka_unit_test(test_cargo_run_keeps_going_after_a_binary_crashes),
         cmocka_unit_test(test_cargo_run_stops_at_a_timeout),
         cmocka_unit_test(test_cargo_run_reports_binaries_that_were_not_built),
