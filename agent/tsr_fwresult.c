@@ -75,6 +75,36 @@ s_quoted_tail(const char *tail)
     return start;
 }
 
+//  Does the adapter list groups (files) rather than tests? Then a listed
+//  id is its own group.
+static bool
+s_lists_groups(const tsr_framework_t *framework, const char *id)
+{
+    if (!framework || !framework->group)
+        return false;
+    char *group = framework->group(id);
+    bool same = group && streq(group, id);
+    free(group);
+    return same;
+}
+
+//  The listed id (borrowed from `test_ids`) that is the group of the last
+//  result, in report order, with such a group; NULL if none.
+static const char *
+s_last_group(const tsr_framework_t *framework, zlistx_t *test_ids, tsr_results_t *results)
+{
+    const char *found = NULL;
+    for (size_t index = tsr_results_size(results); index > 0 && !found; index--) {
+        char *group = framework->group(tsr_results_at(results, index - 1)->id);
+        for (const char *id = (const char *)zlistx_first(test_ids); id && group && !found;
+             id = (const char *)zlistx_next(test_ids))
+            if (streq(id, group))
+                found = id;
+        free(group);
+    }
+    return found;
+}
+
 const char *
 tsr_fwresult_mark(const tsr_framework_t *framework, zlistx_t *test_ids, tsr_results_t *results,
                   const tsr_fwresult_end_t *end)
@@ -83,6 +113,16 @@ tsr_fwresult_mark(const tsr_framework_t *framework, zlistx_t *test_ids, tsr_resu
     const char *id = tsr_fwresult_unfinished(framework, test_ids, results);
     if (!id || !tsr_fwresult_interrupted(end, true) || s_has_marked(results))
         return NULL;
+    if (s_lists_groups(framework, id)) {
+        //  Files, not tests (npm): the runner died in the file it reported
+        //  from last; only when it reported nothing was it in the first
+        //  uncovered file. That file gets the result under its own id.
+        const char *running = s_last_group(framework, test_ids, results);
+        if (running)
+            id = running;
+        if (tsr_results_find(results, id))
+            return NULL; //  the adapter said what became of that file
+    }
     char why[160];
     Tessera__Outcome outcome = TESSERA__OUTCOME__CRASHED;
     uint64_t duration_ms = 0;

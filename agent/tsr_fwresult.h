@@ -4,7 +4,8 @@
     with an error before reporting every test, the test it was running is
     the first of the shard, in order, without a result. That one is marked
     TIMED_OUT or CRASHED here; the tests after it get no result (the
-    coordinator runs them again in a new shard). Pure; any thread.          */
+    coordinator runs them again in a new shard). The adapters leave this to
+    their caller (tsr_framework.h). Pure; any thread.                       */
 #ifndef TSR_FWRESULT_H
 #define TSR_FWRESULT_H
 
@@ -35,7 +36,11 @@ bool tsr_fwresult_interrupted(const tsr_fwresult_end_t *end, bool unfinished);
 //  TIMED_OUT or CRASHED already (an adapter that marks it itself), add a
 //  result for the first unfinished id: TIMED_OUT (duration = the silence)
 //  or CRASHED, with a message saying why and the end of the output.
-//  Returns that id (borrowed from `test_ids`), or NULL if none was marked.
+//  Adapters that list files (an id that is its own group: npm) report no
+//  test start, so the running file is taken to be the one the last result
+//  came from (the first unfinished one when there is none), marked under
+//  its own id unless a result has that id already. Returns the id marked
+//  (borrowed from `test_ids`), or NULL if none was.
 const char *tsr_fwresult_mark(const tsr_framework_t *framework, zlistx_t *test_ids,
                               tsr_results_t *results, const tsr_fwresult_end_t *end);
 
