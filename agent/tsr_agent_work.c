@@ -664,13 +664,14 @@ s_attempt_new(tsr_agent_t *self, const Tessera__Assign *assign, uint32_t threads
     attempt->assigned_ms = zclock_mono();
     attempt->proc_fd = -1;
     if (s_is_test_job(assign)) {
-        attempt->framework = strdup(assign->framework && *assign->framework ? assign->framework
-                                                                            : "command");
+        attempt->framework =
+            strdup(assign->framework && *assign->framework ? assign->framework : "command");
         attempt->list = assign->kind == TESSERA__ASSIGN__KIND__LIST;
         attempt->project = strdup(assign->project ? assign->project : "");
         attempt->test_ids = (char **)zmalloc((assign->n_test_ids + 1) * sizeof(char *));
         for (size_t index = 0; index < assign->n_test_ids; index++)
-            attempt->test_ids[index] = strdup(assign->test_ids[index] ? assign->test_ids[index] : "");
+            attempt->test_ids[index] =
+                strdup(assign->test_ids[index] ? assign->test_ids[index] : "");
     }
     return attempt;
 }

@@ -140,8 +140,8 @@ tsr_fwresult_mark(const tsr_framework_t *framework, zlistx_t *test_ids, tsr_resu
     else
         snprintf(why, sizeof why, "crashed: the runner exited with code %d before reporting it",
                  end->exit_code);
-    const char *tail = end->output_tail && *end->output_tail ? s_quoted_tail(end->output_tail)
-                                                             : NULL;
+    const char *tail =
+        end->output_tail && *end->output_tail ? s_quoted_tail(end->output_tail) : NULL;
     char *message = tail ? zsys_sprintf("%s\n--- output ---\n%s", why, tail) : strdup(why);
     tsr_results_add(results, id, outcome, duration_ms, message);
     free(message);

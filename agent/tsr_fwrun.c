@@ -55,17 +55,17 @@ typedef struct {
     uint64_t kill_grace_ms;
 
     //  The worker's state (its thread only)
-    zsock_t *pipe;          //  borrowed: the actor's end of the pipe
-    bool cancelled;         //  "CANCEL" received: stop, post "CANCELLED"
-    bool terminated;        //  "$TERM" received: stop, post nothing
-    bool timed_out;         //  a command was killed by the watchdog
-    uint64_t silence_ms;    //  then: how long it had been silent
-    int last_exit_code;     //  of the last command (-1: signal, 127: not started)
-    int term_signal;        //  the last signal that ended a command, 0 if none
-    size_t commands;        //  commands started
-    uint64_t user_ms;       //  summed over the commands
-    uint64_t sys_ms;        //  summed over the commands
-    uint64_t max_rss_kb;    //  the largest of the commands
+    zsock_t *pipe;       //  borrowed: the actor's end of the pipe
+    bool cancelled;      //  "CANCEL" received: stop, post "CANCELLED"
+    bool terminated;     //  "$TERM" received: stop, post nothing
+    bool timed_out;      //  a command was killed by the watchdog
+    uint64_t silence_ms; //  then: how long it had been silent
+    int last_exit_code;  //  of the last command (-1: signal, 127: not started)
+    int term_signal;     //  the last signal that ended a command, 0 if none
+    size_t commands;     //  commands started
+    uint64_t user_ms;    //  summed over the commands
+    uint64_t sys_ms;     //  summed over the commands
+    uint64_t max_rss_kb; //  the largest of the commands
 } s_job_t;
 
 struct _tsr_fwrun_t {
@@ -256,13 +256,12 @@ s_read_pipe(s_job_t *job)
 //  says. Returns TSR_OK with *status (timed out: job->timed_out is set),
 //  or TSR_ECANCELLED ("$TERM": killed and reaped, no status).
 static int
-s_supervise(s_job_t *job, tsr_proc_t **proc_p, const char *stdout_path,
-            tsr_proc_status_t *status, bool *timed_out)
+s_supervise(s_job_t *job, tsr_proc_t **proc_p, const char *stdout_path, tsr_proc_status_t *status,
+            bool *timed_out)
 {
     tsr_proc_t *proc = *proc_p;
     tsr_watchdog_t watchdog;
-    tsr_watchdog_start(&watchdog, job->timeout_ms, s_output_bytes(job, stdout_path),
-                       zclock_mono());
+    tsr_watchdog_start(&watchdog, job->timeout_ms, s_output_bytes(job, stdout_path), zclock_mono());
     bool stopping = false; //  SIGTERM sent (SIGKILL follows in tsr_proc_poll)
     *timed_out = false;
     int pidfd = tsr_proc_fd(proc);

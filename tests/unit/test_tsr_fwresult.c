@@ -146,8 +146,7 @@ test_fwresult_files_are_covered_by_their_tests_and_marked_by_file(void **state)
 {
     (void)state;
     const tsr_framework_t *npm = tsr_framework_find("npm");
-    static const char *const files[] = {"test/a.test.js", "test/b.test.js", "test/c.test.js",
-                                        NULL};
+    static const char *const files[] = {"test/a.test.js", "test/b.test.js", "test/c.test.js", NULL};
     zlistx_t *ids = s_ids(files);
     tsr_results_t *results = tsr_results_new();
     tsr_results_add(results, "test/a.test.js::suite > one", TESSERA__OUTCOME__PASSED, 1, NULL);

@@ -25,13 +25,13 @@
 extern char **environ;
 
 typedef struct {
-    char root[256];       //  temp dir
-    char workdir[300];    //  root/ws: the suite
-    char scratch[300];    //  root/scratch
-    char cache[300];      //  root/cache
-    char log_path[300];   //  root/output.log
-    char pid_path[300];   //  root/hang.pid: written by the hanging test
-    char **envp;          //  the job's environment
+    char root[256];        //  temp dir
+    char workdir[300];     //  root/ws: the suite
+    char scratch[300];     //  root/scratch
+    char cache[300];       //  root/cache
+    char log_path[300];    //  root/output.log
+    char pid_path[300];    //  root/hang.pid: written by the hanging test
+    char **envp;           //  the job's environment
     tsr_fwrun_spec_t spec; //  defaults for the tests
 } fixture_t;
 
@@ -46,8 +46,8 @@ s_write(const char *dir, const char *name, const char *content)
     free(path);
 }
 
-static const char *const s_argv[] = {S_PYTHON, "-m", "pytest", "-p", "no:cacheprovider",
-                                     "tests", NULL};
+static const char *const s_argv[] = {S_PYTHON,           "-m",    "pytest", "-p",
+                                     "no:cacheprovider", "tests", NULL};
 
 static int
 s_setup(void **state)
@@ -392,8 +392,8 @@ test_fwrun_reports_adapter_failures_as_errors(void **state)
     result = s_run(&spec);
     assert_string_equal(result->error, "pytest listing failed: could not parse tool output");
     assert_int_not_equal(result->exit_code, 0);
-    assert_non_null(memmem(result->output_tail.data, result->output_tail.len,
-                           "--no-such-option", strlen("--no-such-option")));
+    assert_non_null(memmem(result->output_tail.data, result->output_tail.len, "--no-such-option",
+                           strlen("--no-such-option")));
     tessera__result__free_unpacked(result, NULL);
 
     //  No such framework
@@ -408,16 +408,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_fwrun_lists_pytest_ids_in_order, s_setup,
+        cmocka_unit_test_setup_teardown(test_fwrun_lists_pytest_ids_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_fwrun_reports_collection_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_fwrun_runs_a_shard_with_the_jobs_environment, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_fwrun_reports_collection_errors, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_fwrun_runs_a_shard_with_the_jobs_environment,
-                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_fwrun_kills_a_hung_test_after_the_per_test_limit,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_fwrun_marks_the_test_that_crashed_the_runner,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_fwrun_marks_the_test_that_crashed_the_runner, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_fwrun_cancel_kills_the_group_and_reports_no_result,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_fwrun_destroy_while_running_kills_at_once, s_setup,
