@@ -35,9 +35,9 @@ s_print_table(const Tessera__AgentsReply *reply)
     for (size_t index = 0; index < reply->n_agents; index++) {
         const Tessera__AgentInfo *agent = reply->agents[index];
         char *labels = s_labels(agent);
-        printf("%-*s  %-*s  %5u  %4u  %7u  %8s  %s\n", name_width, agent->name, id_width,
-               agent->id, agent->slots, agent->free_slots, agent->running,
-               agent->draining ? "yes" : "no", labels);
+        printf("%-*s  %-*s  %5u  %4u  %7u  %8s  %s\n", name_width, agent->name, id_width, agent->id,
+               agent->slots, agent->free_slots, agent->running, agent->draining ? "yes" : "no",
+               labels);
         free(labels);
     }
     if (reply->n_agents == 0)
@@ -69,8 +69,7 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
                                    tsr_cmd_bad_option(argv, optopt));
     }
     if (optind < argc)
-        return tsr_cmd_usage_error(&tsr_cmd_agents_entry, "unexpected argument '%s'",
-                                   argv[optind]);
+        return tsr_cmd_usage_error(&tsr_cmd_agents_entry, "unexpected argument '%s'", argv[optind]);
     tsr_conn_t *conn = NULL;
     int exit_code = tsr_conn_open(cli, &tsr_cmd_agents_entry, 0, &conn);
     if (exit_code != TSR_EXIT_OK)
@@ -80,8 +79,8 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
     request.body_case = TESSERA__ENVELOPE__BODY_AGENTS_REQUEST;
     request.agents_request = &body;
     Tessera__Envelope *reply = NULL;
-    exit_code = tsr_conn_call(conn, "agents", &request, TESSERA__ENVELOPE__BODY_AGENTS_REPLY,
-                              &reply);
+    exit_code =
+        tsr_conn_call(conn, "agents", &request, TESSERA__ENVELOPE__BODY_AGENTS_REPLY, &reply);
     if (exit_code == TSR_EXIT_OK) {
         if (json) {
             char *document =

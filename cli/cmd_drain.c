@@ -6,8 +6,7 @@
 #include <getopt.h>
 
 static int
-s_exec_drain(const tsr_cmd_entry_t *entry, bool drain, const tsr_cli_t *cli, int argc,
-             char **argv)
+s_exec_drain(const tsr_cmd_entry_t *entry, bool drain, const tsr_cli_t *cli, int argc, char **argv)
 {
     static const struct option options[] = {
         {"help", no_argument, NULL, 'h'},
@@ -21,8 +20,7 @@ s_exec_drain(const tsr_cmd_entry_t *entry, bool drain, const tsr_cli_t *cli, int
             tsr_cmd_print_help(entry, stdout);
             return TSR_EXIT_OK;
         }
-        return tsr_cmd_usage_error(entry, "unknown option '%s'",
-                                   tsr_cmd_bad_option(argv, optopt));
+        return tsr_cmd_usage_error(entry, "unknown option '%s'", tsr_cmd_bad_option(argv, optopt));
     }
     if (argc - optind != 1)
         return tsr_cmd_usage_error(entry, "needs exactly one AGENT (name or id)");

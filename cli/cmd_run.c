@@ -55,8 +55,8 @@ s_load_spec(s_run_t *run)
 {
     run->spec = tsr_spec_new();
     if (run->opts.command_argc > 0) {
-        if (tsr_spec_add_command(run->spec, NULL, run->opts.command_argc,
-                                 run->opts.command_argv) != TSR_OK)
+        if (tsr_spec_add_command(run->spec, NULL, run->opts.command_argc, run->opts.command_argv) !=
+            TSR_OK)
             return tsr_cmd_usage_error(&tsr_cmd_run_entry, "empty command after '--'");
         return TSR_EXIT_OK;
     }
@@ -135,14 +135,12 @@ s_scan(s_run_t *run)
     tsr_ignore_add(ignore, ".git/");
     zlistx_t *patterns = tsr_spec_ignore(run->spec);
     if (patterns)
-        for (const char *pattern = zlistx_first(patterns); pattern;
-             pattern = zlistx_next(patterns))
+        for (const char *pattern = zlistx_first(patterns); pattern; pattern = zlistx_next(patterns))
             tsr_ignore_add(ignore, pattern);
     char *gitignore = zsys_sprintf("%s/.gitignore", run->workspace);
     int rc = tsr_ignore_load(ignore, gitignore);
     if (rc != TSR_OK && rc != -ENOENT)
-        fprintf(stderr, "tessera run: ignoring unreadable %s: %s\n", gitignore,
-                tsr_strerror(rc));
+        fprintf(stderr, "tessera run: ignoring unreadable %s: %s\n", gitignore, tsr_strerror(rc));
     free(gitignore);
     s_ignore_cache(run, ignore);
     run->tree = tsr_tree_new();
@@ -201,8 +199,7 @@ s_on_events(s_run_t *run, const Tessera__WatchReply *watch, uint64_t after_seq)
         if (event->seq <= after_seq)
             continue; //  a retried Watch may repeat what we have seen
         after_seq = event->seq;
-        const tsr_progress_shard_t *shard =
-            tsr_progress_apply(run->progress, event, zclock_mono());
+        const tsr_progress_shard_t *shard = tsr_progress_apply(run->progress, event, zclock_mono());
         tsr_output_event(run->output, event, shard);
     }
     return after_seq;
@@ -344,8 +341,7 @@ s_run(s_run_t *run)
         if (tsr_conn_is_local(run->conn))
             fprintf(stderr, "tessera run: interrupted; run %s stopped\n", run->run_id);
         else
-            fprintf(stderr,
-                    "tessera run: interrupted; run %s goes on at %s (tessera cancel %s)\n",
+            fprintf(stderr, "tessera run: interrupted; run %s goes on at %s (tessera cancel %s)\n",
                     run->run_id, tsr_conn_endpoint(run->conn), run->run_id);
         return exit_code;
     }
@@ -415,7 +411,8 @@ const tsr_cmd_entry_t tsr_cmd_run_entry = {
         "  --local-agents N    embedded cluster: N agents sharing the CPUs (default 1)\n"
         "  --json FILE         write the run summary: {\"run\",\"status\",\"tests\":{\"total\",\n"
         "                      \"passed\",\"failed\",\"skipped\",\"flaky\"},\"shards\",\n"
-        "                      \"cached_shards\",\"wall_s\",\"uploaded_bytes\",\"results\":[{\"id\",\n"
+        "                      "
+        "\"cached_shards\",\"wall_s\",\"uploaded_bytes\",\"results\":[{\"id\",\n"
         "                      \"outcome\",\"duration_s\",\"attempts\",\"agent\"}]}\n"
         "  --junit FILE        write JUnit XML: one testcase per result (per shard for a\n"
         "                      command job) with its output tail as system-out\n"

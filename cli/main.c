@@ -9,9 +9,8 @@
 #include <unistd.h>
 
 static const tsr_cmd_entry_t *const cmd_table[] = {
-    &tsr_cmd_run_entry,   &tsr_cmd_status_entry,  &tsr_cmd_agents_entry,
-    &tsr_cmd_drain_entry, &tsr_cmd_undrain_entry, &tsr_cmd_cancel_entry,
-    &tsr_cmd_keygen_entry, &tsr_cmd_validate_entry,
+    &tsr_cmd_run_entry,     &tsr_cmd_status_entry, &tsr_cmd_agents_entry, &tsr_cmd_drain_entry,
+    &tsr_cmd_undrain_entry, &tsr_cmd_cancel_entry, &tsr_cmd_keygen_entry, &tsr_cmd_validate_entry,
 };
 #define S_COMMANDS (sizeof cmd_table / sizeof cmd_table[0])
 

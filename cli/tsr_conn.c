@@ -6,11 +6,11 @@
 #include <string.h>
 
 struct _tsr_conn_t {
-    tsr_local_t *local;     //  owned; NULL when remote
-    zcert_t *cert;          //  owned when remote; NULL when local (the local owns it)
-    tsr_client_t *client;   //  owned
-    char *endpoint;         //  owned; the clients endpoint
-    char *key_path;         //  owned; our key's path, for hints; NULL when local
+    tsr_local_t *local;   //  owned; NULL when remote
+    zcert_t *cert;        //  owned when remote; NULL when local (the local owns it)
+    tsr_client_t *client; //  owned
+    char *endpoint;       //  owned; the clients endpoint
+    char *key_path;       //  owned; our key's path, for hints; NULL when local
 };
 
 //  Remote: all three options, then the keys.
@@ -38,8 +38,7 @@ s_open_remote(tsr_conn_t *self, const tsr_cli_t *cli, const tsr_cmd_entry_t *ent
     rc = tsr_keys_load_secret(cli->key, &self->cert);
     if (rc != TSR_OK) {
         fprintf(stderr, "tessera %s: cannot load our key %s: %s%s\n", entry->name, cli->key,
-                tsr_strerror(rc),
-                rc == TSR_EPERM ? " (it must be mode 0600: chmod 600 it)" : "");
+                tsr_strerror(rc), rc == TSR_EPERM ? " (it must be mode 0600: chmod 600 it)" : "");
         zcert_destroy(&server);
         return TSR_EXIT_CONFIG;
     }
@@ -171,8 +170,7 @@ tsr_conn_fail(tsr_conn_t *self, const char *what, int rc)
     switch (rc) {
     case TSR_EUNREACHABLE:
         if (self->local)
-            fprintf(stderr, "tessera: %s: %s (%s) did not answer\n", what, where,
-                    self->endpoint);
+            fprintf(stderr, "tessera: %s: %s (%s) did not answer\n", what, where, self->endpoint);
         else
             fprintf(stderr,
                     "tessera: %s: coordinator %s unreachable: no reply (is it running and "
@@ -187,8 +185,7 @@ tsr_conn_fail(tsr_conn_t *self, const char *what, int rc)
                 self->key_path ? self->key_path : "the key");
         return TSR_EXIT_INFRA;
     case TSR_ENOAGENT:
-        fprintf(stderr, "tessera: %s: no agent: %s\n", what,
-                has_text ? text : tsr_strerror(rc));
+        fprintf(stderr, "tessera: %s: no agent: %s\n", what, has_text ? text : tsr_strerror(rc));
         return TSR_EXIT_INFRA;
     case TSR_ENOTFOUND:
     case TSR_EINVAL:

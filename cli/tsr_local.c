@@ -1,5 +1,5 @@
 /*  tsr_local - an in-process coordinator and agents for `tessera run`     */
-#define _GNU_SOURCE
+#define _GNU_SOURCE //  cpu_set_t (tsr_cpuset.h), nftw
 #include "tsr_local.h"
 #include "tsr_agent.h"
 #include "tsr_config.h"
@@ -29,21 +29,21 @@ typedef struct {
 } s_agent_t;
 
 struct _tsr_local_t {
-    char *cache_dir;          //  owned; CACHE
-    char *instance_dir;       //  owned; CACHE, or CACHE/tmp/run-XXXXXX when busy
-    bool throwaway;           //  instance_dir is removed at destroy
-    int lock_fd;              //  owned; flock(CACHE/local.lock) held; -1 if not
-    unsigned agent_count;     //  agents requested
+    char *cache_dir;      //  owned; CACHE
+    char *instance_dir;   //  owned; CACHE, or CACHE/tmp/run-XXXXXX when busy
+    bool throwaway;       //  instance_dir is removed at destroy
+    int lock_fd;          //  owned; flock(CACHE/local.lock) held; -1 if not
+    unsigned agent_count; //  agents requested
     uint32_t heartbeat_ivl_ms;
-    tsr_config_t config;      //  coordinator configuration (owned strings)
-    zactor_t *coordinator;    //  owned; NULL until started
-    int coordinator_rc;       //  start result, written by the actor before it signals
-    char *agents_endpoint;    //  owned; written by the coordinator actor before it signals
-    char *clients_endpoint;   //  owned; idem
-    char *public_key;         //  owned; idem, Z85
-    char *server_key_path;    //  owned; INSTANCE/local/keys/coordinator.pub
-    zcert_t *client_cert;     //  owned
-    s_agent_t *agents;        //  owned array of agent_count
+    tsr_config_t config;    //  coordinator configuration (owned strings)
+    zactor_t *coordinator;  //  owned; NULL until started
+    int coordinator_rc;     //  start result, written by the actor before it signals
+    char *agents_endpoint;  //  owned; written by the coordinator actor before it signals
+    char *clients_endpoint; //  owned; idem
+    char *public_key;       //  owned; idem, Z85
+    char *server_key_path;  //  owned; INSTANCE/local/keys/coordinator.pub
+    zcert_t *client_cert;   //  owned
+    s_agent_t *agents;      //  owned array of agent_count
 };
 
 tsr_local_t *
@@ -198,8 +198,8 @@ s_claim_instance(tsr_local_t *self, char **error_out)
             self->throwaway = true;
     }
     if (rc != TSR_OK)
-        *error_out = zsys_sprintf("cannot create a directory under %s: %s", tmp_parent,
-                                  tsr_strerror(rc));
+        *error_out =
+            zsys_sprintf("cannot create a directory under %s: %s", tmp_parent, tsr_strerror(rc));
     tsr_log_info("local cache busy (another tessera run): using %s", self->instance_dir);
     free(tmp_parent);
 out:
@@ -239,8 +239,8 @@ s_prepare_keys(tsr_local_t *self, char **error_out)
     char *allowed_path = zsys_sprintf("%s/client.pub", clients_allow);
     rc = s_copy_if_changed(public_path, allowed_path);
     if (rc != TSR_OK)
-        *error_out = zsys_sprintf("cannot copy %s to %s: %s", public_path, allowed_path,
-                                  tsr_strerror(rc));
+        *error_out =
+            zsys_sprintf("cannot copy %s to %s: %s", public_path, allowed_path, tsr_strerror(rc));
     free(public_path);
     free(allowed_path);
     if (rc != TSR_OK)
@@ -251,8 +251,8 @@ s_prepare_keys(tsr_local_t *self, char **error_out)
         agent->key_path = zsys_sprintf("%s/agent-%u", keys_dir, index);
         zcert_t *cert = NULL;
         if ((rc = tsr_keys_ensure(agent->key_path, &cert)) != TSR_OK) {
-            *error_out = zsys_sprintf("cannot load or create key %s: %s", agent->key_path,
-                                      tsr_strerror(rc));
+            *error_out =
+                zsys_sprintf("cannot load or create key %s: %s", agent->key_path, tsr_strerror(rc));
             goto out;
         }
         zcert_destroy(&cert);
@@ -340,8 +340,8 @@ s_plan_agents(tsr_local_t *self, char **error_out)
     tsr_cpuset_t allowed;
     int rc = tsr_cpuset_self(&allowed);
     if (rc != TSR_OK || tsr_cpuset_count(&allowed) == 0) {
-        *error_out = zsys_sprintf("cannot read the CPUs this process may use: %s",
-                                  tsr_strerror(rc));
+        *error_out =
+            zsys_sprintf("cannot read the CPUs this process may use: %s", tsr_strerror(rc));
         return rc != TSR_OK ? rc : TSR_ENOAGENT;
     }
     for (unsigned index = 0; index < self->agent_count; index++) {

@@ -1,4 +1,5 @@
 /*  tsr_local_plan - cache directory and CPU split of the local cluster     */
+#define _GNU_SOURCE //  cpu_set_t (tsr_cpuset.h)
 #include "tsr_local_plan.h"
 
 char *

@@ -4,9 +4,9 @@
 #include <string.h>
 
 struct _tsr_output_t {
-    FILE *stream;  //  borrowed (stdout)
-    bool live;     //  terminal: redraw a progress line in place
-    bool drawn;    //  a progress line is on screen now
+    FILE *stream; //  borrowed (stdout)
+    bool live;    //  terminal: redraw a progress line in place
+    bool drawn;   //  a progress line is on screen now
 };
 
 const char *
@@ -156,8 +156,7 @@ tsr_output_progress(tsr_output_t *self, const char *line)
 }
 
 void
-tsr_output_event(tsr_output_t *self, const Tessera__Event *event,
-                 const tsr_progress_shard_t *shard)
+tsr_output_event(tsr_output_t *self, const Tessera__Event *event, const tsr_progress_shard_t *shard)
 {
     assert(self);
     assert(event);

@@ -13,16 +13,16 @@
 
 //  A finished shard as the client saw it.
 typedef struct {
-    char *id;                  //  owned; "JOB" (one shard) or "JOB/I"
-    char *job;                 //  owned
-    uint32_t index;            //  0-based shard index
-    uint32_t count;            //  shards of the job
-    char *agent;               //  owned; agent name, "" if unknown
-    Tessera__Outcome outcome;  //  of the last attempt
-    uint64_t duration_ms;      //  as the agent measured it
-    int64_t finished_at_ms;    //  client time it was seen to end, ms since tsr_progress_new
-    char *tail;                //  owned; last output bytes (NUL-terminated copy)
-    size_t tail_size;          //  bytes in tail, without the NUL
+    char *id;                 //  owned; "JOB" (one shard) or "JOB/I"
+    char *job;                //  owned
+    uint32_t index;           //  0-based shard index
+    uint32_t count;           //  shards of the job
+    char *agent;              //  owned; agent name, "" if unknown
+    Tessera__Outcome outcome; //  of the last attempt
+    uint64_t duration_ms;     //  as the agent measured it
+    int64_t finished_at_ms;   //  client time it was seen to end, ms since tsr_progress_new
+    char *tail;               //  owned; last output bytes (NUL-terminated copy)
+    size_t tail_size;         //  bytes in tail, without the NUL
 } tsr_progress_shard_t;
 
 typedef struct _tsr_progress_t tsr_progress_t;

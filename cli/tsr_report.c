@@ -95,8 +95,7 @@ tsr_report_agents_json(Tessera__AgentInfo *const *agents, size_t count)
         cJSON *labels = s_check(cJSON_AddObjectToObject(agent, "labels"));
         for (size_t label = 0; label < info->n_labels; label++)
             cJSON_AddStringToObject(labels, info->labels[label]->key,
-                                    info->labels[label]->value ? info->labels[label]->value
-                                                               : "");
+                                    info->labels[label]->value ? info->labels[label]->value : "");
         cJSON_AddBoolToObject(agent, "draining", info->draining);
         cJSON_AddNumberToObject(agent, "running", info->running);
         cJSON_AddItemToArray(array, agent);

@@ -99,8 +99,8 @@ s_apply(tsr_run_opts_t *opts, int option, const char *value, char **error_out)
         return TSR_OK;
     case S_OPT_LOCAL_AGENTS:
         opts->local_agents_set = true;
-        return s_number("--local-agents", value, 1, TSR_RUN_MAX_LOCAL_AGENTS,
-                        &opts->local_agents, error_out);
+        return s_number("--local-agents", value, 1, TSR_RUN_MAX_LOCAL_AGENTS, &opts->local_agents,
+                        error_out);
     case S_OPT_JUNIT:
         opts->junit_path = value;
         return TSR_OK;
@@ -147,8 +147,8 @@ tsr_run_opts_parse(tsr_run_opts_t *opts, int argc, char **argv, char **error_out
     }
     if (optind < argc) {
         if (!dashdash) {
-            *error_out = zsys_sprintf("unexpected argument '%s' (put the command after '--')",
-                                      argv[optind]);
+            *error_out =
+                zsys_sprintf("unexpected argument '%s' (put the command after '--')", argv[optind]);
             return TSR_EINVAL;
         }
         opts->command_argc = argc - optind;

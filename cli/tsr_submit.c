@@ -82,8 +82,7 @@ tsr_submit_jobspec_new(const tsr_job_spec_t *job, const tsr_run_opts_t *opts)
     size_t label_count = job->labels ? zlistx_size(job->labels) : 0;
     if (label_count) {
         jobspec->labels = zmalloc(label_count * sizeof *jobspec->labels);
-        for (const char *pair = zlistx_first(job->labels); pair;
-             pair = zlistx_next(job->labels)) {
+        for (const char *pair = zlistx_first(job->labels); pair; pair = zlistx_next(job->labels)) {
             Tessera__Label *label = zmalloc(sizeof *label);
             tessera__label__init(label);
             s_split(pair, &label->key, &label->value);

@@ -18,9 +18,9 @@
 //  copied. Returns TSR_OK with *submit_out (free with tsr_submit_destroy), or
 //  TSR_EINVAL with *error_out (caller frees): an unknown --job name, a
 //  `needs` naming no job, or no jobs at all.
-TSR_NODISCARD int tsr_submit_build(zlistx_t *jobs, const tsr_run_opts_t *opts,
-                                   const char *project, const char *client_uuid,
-                                   Tessera__Submit **submit_out, char **error_out);
+TSR_NODISCARD int tsr_submit_build(zlistx_t *jobs, const tsr_run_opts_t *opts, const char *project,
+                                   const char *client_uuid, Tessera__Submit **submit_out,
+                                   char **error_out);
 
 //  Build one JobSpec from a spec job with the overrides in `opts` (may be
 //  NULL). "NAME=VALUE" env and "key=value" labels are split at the first '='.
