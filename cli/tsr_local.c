@@ -10,11 +10,66 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+//  A core (coordinator or agent) on its own thread, driven like a zactor
+//  (same body signature: signal, serve, stop on "$TERM") but joined when
+//  stopped. A zactor's thread closes its end of the pipe only after
+//  zactor_destroy returned, and czmq's atexit handler sleeps 200 ms whenever
+//  a socket is still open: joining keeps `tessera run -- true` instant.
+typedef struct {
+    pthread_t thread; //  valid while started
+    zsock_t *pipe;    //  owned; our end of the pipe
+    zsock_t *child;   //  the thread's end; the thread destroys it
+    zactor_fn *body;  //  borrowed
+    void *args;       //  borrowed; outlives the thread
+    bool started;     //  thread running or not yet joined
+} s_thread_t;
+
+static void *
+s_thread_main(void *arg)
+{
+    s_thread_t *self = arg;
+    self->body(self->child, self->args);
+    zsock_destroy(&self->child);
+    return NULL;
+}
+
+//  Start `body` and wait for its first signal. Returns TSR_OK or -errno.
+static int
+s_thread_start(s_thread_t *self, zactor_fn *body, void *args)
+{
+    self->body = body;
+    self->args = args;
+    self->pipe = zsys_create_pipe(&self->child);
+    int rc = pthread_create(&self->thread, NULL, s_thread_main, self);
+    if (rc != 0) {
+        zsock_destroy(&self->child);
+        zsock_destroy(&self->pipe);
+        return -rc;
+    }
+    self->started = true;
+    zsock_wait(self->pipe);
+    return TSR_OK;
+}
+
+//  Send "$TERM" and join. No-op if not started.
+static void
+s_thread_stop(s_thread_t *self)
+{
+    if (!self->started)
+        return;
+    zsock_set_sndtimeo(self->pipe, 0); //  the thread may have ended already
+    zstr_send(self->pipe, "$TERM");
+    pthread_join(self->thread, NULL);
+    zsock_destroy(&self->pipe);
+    self->started = false;
+}
 
 //  One embedded agent.
 typedef struct {
@@ -23,7 +78,7 @@ typedef struct {
     char *data_dir;        //  owned; INSTANCE/agent-<i>
     char *name;            //  owned; "local-<i>"
     char *cpus;            //  owned; cpulist of its slots
-    zactor_t *actor;       //  owned; NULL if not started
+    s_thread_t thread;     //  runs s_agent_actor
     int start_rc;          //  TSR_OK, or why tsr_agent_start failed (once reported)
     bool failed;           //  the actor reported a failed start
 } s_agent_t;
@@ -36,7 +91,7 @@ struct _tsr_local_t {
     unsigned agent_count; //  agents requested
     uint32_t heartbeat_ivl_ms;
     tsr_config_t config;    //  coordinator configuration (owned strings)
-    zactor_t *coordinator;  //  owned; NULL until started
+    s_thread_t coordinator; //  runs s_coordinator_actor
     int coordinator_rc;     //  start result, written by the actor before it signals
     char *agents_endpoint;  //  owned; written by the coordinator actor before it signals
     char *clients_endpoint; //  owned; idem
@@ -91,14 +146,14 @@ tsr_local_destroy(tsr_local_t **self_p)
     //  agents first: they say Bye to a coordinator that is still there
     for (unsigned index = 0; index < self->agent_count; index++) {
         s_agent_t *agent = &self->agents[index];
-        zactor_destroy(&agent->actor);
+        s_thread_stop(&agent->thread);
         free(agent->key_path);
         free(agent->data_dir);
         free(agent->name);
         free(agent->cpus);
     }
     free(self->agents);
-    zactor_destroy(&self->coordinator);
+    s_thread_stop(&self->coordinator);
     zcert_destroy(&self->client_cert);
     if (self->throwaway && self->instance_dir)
         nftw(self->instance_dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -278,7 +333,7 @@ out:
     return rc;
 }
 
-//  After a failed start: wait for zactor_destroy's $TERM (or an interrupt).
+//  After a failed start: wait for the $TERM of s_thread_stop (or an interrupt).
 static void
 s_wait_term(zsock_t *pipe)
 {
@@ -293,7 +348,8 @@ s_wait_term(zsock_t *pipe)
 
 //  The coordinator's thread: start it, publish its endpoints and key, signal,
 //  serve until $TERM. Written here rather than with tsr_coordinator_actor so
-//  the start error reaches the caller (zactor_new drops the signal status).
+//  the start error reaches the caller (a zactor's signal carries no status
+//  to zactor_new's caller).
 static void
 s_coordinator_actor(zsock_t *pipe, void *args)
 {
@@ -401,7 +457,11 @@ tsr_local_start(tsr_local_t *self, char **error_out)
     self->config.clients_endpoint = strdup("tcp://127.0.0.1:*");
     self->config.heartbeat_ivl_ms = self->heartbeat_ivl_ms;
     self->server_key_path = zsys_sprintf("%s/keys/coordinator.pub", self->config.data_dir);
-    self->coordinator = zactor_new(s_coordinator_actor, self);
+    self->coordinator_rc = TSR_ESTATE;
+    if ((rc = s_thread_start(&self->coordinator, s_coordinator_actor, self)) != TSR_OK) {
+        *error_out = zsys_sprintf("cannot start a thread: %s", tsr_strerror(rc));
+        return rc;
+    }
     if (self->coordinator_rc != TSR_OK) {
         *error_out = zsys_sprintf("the embedded coordinator (data %s) did not start: %s",
                                   self->config.data_dir, tsr_strerror(self->coordinator_rc));
@@ -412,7 +472,11 @@ tsr_local_start(tsr_local_t *self, char **error_out)
     if ((rc = s_plan_agents(self, error_out)) != TSR_OK)
         return rc;
     for (unsigned index = 0; index < self->agent_count; index++)
-        self->agents[index].actor = zactor_new(s_agent_actor, &self->agents[index]);
+        if ((rc = s_thread_start(&self->agents[index].thread, s_agent_actor,
+                                 &self->agents[index])) != TSR_OK) {
+            *error_out = zsys_sprintf("cannot start a thread: %s", tsr_strerror(rc));
+            return rc;
+        }
     return TSR_OK;
 }
 
@@ -455,10 +519,11 @@ tsr_local_check(tsr_local_t *self, char **error_out)
     const char *last_name = "";
     for (unsigned index = 0; index < self->agent_count; index++) {
         s_agent_t *agent = &self->agents[index];
-        if (agent->actor && !agent->failed && (zsock_events(agent->actor) & ZMQ_POLLIN)) {
+        if (agent->thread.started && !agent->failed &&
+            (zsock_events(agent->thread.pipe) & ZMQ_POLLIN)) {
             char *report = NULL;
             int code = 0;
-            if (zsock_recv(agent->actor, "si", &report, &code) == 0 && report &&
+            if (zsock_recv(agent->thread.pipe, "si", &report, &code) == 0 && report &&
                 strcmp(report, "FAILED") == 0) {
                 agent->failed = true;
                 agent->start_rc = code;

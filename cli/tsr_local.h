@@ -1,6 +1,7 @@
 /*  tsr_local - the embedded local cluster of `tessera run`
     With no coordinator given, `tessera run` starts a coordinator and N agents
-    in this process, each core in its own zactor, and then talks to them
+    in this process, each core on its own thread driven like a zactor (a
+    pipe, "$TERM"; joined at stop), and then talks to them
     through tsr_client exactly as to a remote cluster. Layout under the cache
     directory ($XDG_CACHE_HOME/tessera or ~/.cache/tessera):
         keys/client, keys/agent-<i>   key pairs, generated on first use
