@@ -63,7 +63,9 @@ s_load_spec(s_run_t *run)
     char *default_path = NULL;
     const char *path = run->opts.config;
     if (!path) {
-        default_path = zsys_sprintf("%s/tessera.yml", run->opts.dir);
+        default_path = strcmp(run->opts.dir, ".") == 0
+                           ? strdup("tessera.yml")
+                           : zsys_sprintf("%s/tessera.yml", run->opts.dir);
         path = default_path;
         if (access(path, F_OK) != 0) {
             fprintf(stderr,

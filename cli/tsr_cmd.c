@@ -25,8 +25,7 @@ tsr_cmd_usage_error(const tsr_cmd_entry_t *entry, const char *format, ...)
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
-    fprintf(stderr, "tessera %s: %s\nusage: tessera %s %s\n(see 'tessera %s --help')\n",
-            entry->name, text, entry->name, entry->usage, entry->name);
+    fprintf(stderr, "tessera %s: %s (see 'tessera %s --help')\n", entry->name, text, entry->name);
     return TSR_EXIT_CONFIG;
 }
 

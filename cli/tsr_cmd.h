@@ -40,7 +40,7 @@ extern const tsr_cmd_entry_t tsr_cmd_validate_entry;
 //  Print "usage: tessera NAME USAGE", the summary and the help to `stream`.
 void tsr_cmd_print_help(const tsr_cmd_entry_t *entry, FILE *stream);
 
-//  Print "tessera NAME: MESSAGE" and a hint to run --help on stderr;
+//  Print "tessera NAME: MESSAGE (see 'tessera NAME --help')" on stderr;
 //  returns TSR_EXIT_CONFIG so callers can `return tsr_cmd_usage_error(...)`.
 int tsr_cmd_usage_error(const tsr_cmd_entry_t *entry, const char *format, ...)
     __attribute__((format(printf, 2, 3)));

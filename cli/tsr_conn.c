@@ -174,7 +174,7 @@ tsr_conn_fail(tsr_conn_t *self, const char *what, int rc)
         else
             fprintf(stderr,
                     "tessera: %s: coordinator %s unreachable: no reply (is it running and "
-                    "reachable, and is the public half of %s in its allow/clients/?)\n",
+                    "reachable, and is %s.pub in its allow/clients/?)\n",
                     what, self->endpoint, self->key_path);
         return TSR_EXIT_INFRA;
     case TSR_EAUTH:

@@ -45,8 +45,8 @@ TSR_NODISCARD int tsr_conn_request(tsr_conn_t *self, Tessera__Envelope *request,
 int tsr_conn_fail(tsr_conn_t *self, const char *what, int rc);
 
 //  Lazy Pirate timeout and retries of one-shot requests (status, agents...).
-#define TSR_CONN_TIMEOUT_MS 3000
-#define TSR_CONN_RETRIES 2
+#define TSR_CONN_TIMEOUT_MS 2500
+#define TSR_CONN_RETRIES 1
 
 //  One request with the default timeout whose reply must have body
 //  `expected`. Returns TSR_EXIT_OK with *reply_out (tsr_msg_destroy it), or
