@@ -30,8 +30,6 @@
 #define S_WATCH_RETRIES 3
 #define S_SUBMIT_TIMEOUT_MS 10000
 #define S_SUBMIT_RETRIES 3
-//  Exit status after SIGINT (128 + SIGINT), as shells report it.
-#define S_EXIT_INTERRUPTED 130
 
 //  Everything one `tessera run` holds.
 typedef struct {
@@ -221,7 +219,7 @@ s_follow(s_run_t *run)
     request.watch = &body;
     while (true) {
         if (zsys_interrupted)
-            return S_EXIT_INTERRUPTED;
+            return TSR_CONN_EXIT_INTERRUPTED;
         if (tsr_conn_check(run->conn) != TSR_OK)
             return TSR_EXIT_INFRA;
         body.after_seq = after_seq;
@@ -231,7 +229,7 @@ s_follow(s_run_t *run)
                                   S_WATCH_RETRIES, &reply);
         if (rc != TSR_OK) {
             if (zsys_interrupted)
-                return S_EXIT_INTERRUPTED;
+                return TSR_CONN_EXIT_INTERRUPTED;
             tsr_output_clear(run->output);
             char *what = zsys_sprintf("following run %s", run->run_id);
             int exit_code = tsr_conn_fail(run->conn, what, rc);
@@ -339,7 +337,7 @@ s_run(s_run_t *run)
                             run->submit->jobs[index]->shards);
     exit_code = s_follow(run);
     tsr_output_clear(run->output);
-    if (exit_code == S_EXIT_INTERRUPTED) {
+    if (exit_code == TSR_CONN_EXIT_INTERRUPTED) {
         if (tsr_conn_is_local(run->conn))
             fprintf(stderr, "tessera run: interrupted; run %s stopped\n", run->run_id);
         else

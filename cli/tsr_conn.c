@@ -184,6 +184,9 @@ tsr_conn_fail(tsr_conn_t *self, const char *what, int rc)
                 what, self->endpoint, self->key_path ? self->key_path : "",
                 self->key_path ? self->key_path : "the key");
         return TSR_EXIT_INFRA;
+    case TSR_ECANCELLED: //  SIGINT while waiting
+        fprintf(stderr, "tessera: %s: interrupted\n", what);
+        return TSR_CONN_EXIT_INTERRUPTED;
     case TSR_ENOAGENT:
         fprintf(stderr, "tessera: %s: no agent: %s\n", what, has_text ? text : tsr_strerror(rc));
         return TSR_EXIT_INFRA;

@@ -37,11 +37,14 @@ const char *tsr_conn_cache_dir(tsr_conn_t *self);
 TSR_NODISCARD int tsr_conn_request(tsr_conn_t *self, Tessera__Envelope *request, int timeout_ms,
                                    int retries, Tessera__Envelope **reply_out);
 
+//  Exit status after SIGINT (128 + SIGINT), as shells report it.
+#define TSR_CONN_EXIT_INTERRUPTED 130
+
 //  Print "tessera: WHAT: REASON" for a failed request (`rc` from
 //  tsr_conn_request or tsr_client_upload), naming the coordinator and, for
 //  no reply or a refused key, what to check. Returns the exit code:
 //  TSR_EXIT_CONFIG for an Error reply about our request (not found, invalid),
-//  TSR_EXIT_INFRA otherwise.
+//  TSR_CONN_EXIT_INTERRUPTED after SIGINT, TSR_EXIT_INFRA otherwise.
 int tsr_conn_fail(tsr_conn_t *self, const char *what, int rc);
 
 //  Lazy Pirate timeout and retries of one-shot requests (status, agents...).
