@@ -2,7 +2,7 @@
 #include "tsr_cmd.h"
 #include "tsr_conn.h"
 #include "tsr_msg.h"
-#include "tsr_report.h"
+#include "tsr_listing.h"
 #include <getopt.h>
 #include <string.h>
 
@@ -84,7 +84,7 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
     if (exit_code == TSR_EXIT_OK) {
         if (json) {
             char *document =
-                tsr_report_agents_json(reply->agents_reply->agents, reply->agents_reply->n_agents);
+                tsr_listing_agents_json(reply->agents_reply->agents, reply->agents_reply->n_agents);
             fputs(document, stdout);
             free(document);
         } else

@@ -7,11 +7,11 @@
     1 failed or cancelled, 2 usage/config, 3 infrastructure.               */
 #include "tsr_cmd.h"
 #include "tsr_conn.h"
-#include "tsr_junit.h"
 #include "tsr_msg.h"
 #include "tsr_output.h"
 #include "tsr_progress.h"
 #include "tsr_report.h"
+#include "tsr_results.h"
 #include "tsr_run_opts.h"
 #include "tsr_spec.h"
 #include "tsr_submit.h"
@@ -30,6 +30,9 @@
 #define S_WATCH_RETRIES 3
 #define S_SUBMIT_TIMEOUT_MS 10000
 #define S_SUBMIT_RETRIES 3
+//  The failure recap at the end: this many failed shards, lines of each.
+#define S_RECAP_FAILURES 10
+#define S_RECAP_LINES 1
 
 //  Everything one `tessera run` holds.
 typedef struct {
@@ -261,42 +264,28 @@ s_follow(s_run_t *run)
     }
 }
 
-//  Write one report file; prints why on failure.
+//  Say why a report file could not be written; returns false.
 static bool
-s_write(const char *what, const char *path, const char *data, size_t size)
+s_write_failed(const char *what, const char *path, int rc)
 {
-    int rc = tsr_report_write_file(path, data, size);
-    if (rc != TSR_OK)
-        fprintf(stderr, "tessera run: cannot write %s %s: %s\n", what, path, tsr_strerror(rc));
-    return rc == TSR_OK;
+    fprintf(stderr, "tessera run: cannot write %s %s: %s\n", what, path, tsr_strerror(rc));
+    return false;
 }
 
 //  --json, --junit, --trace. Returns false if one could not be written.
 static bool
-s_write_reports(s_run_t *run, Tessera__RunSummary *summary)
+s_write_reports(s_run_t *run, tsr_report_t *report)
 {
     bool written = true;
-    if (run->opts.json_path) {
-        char *document = tsr_report_summary_json(summary);
-        written &= s_write("JSON summary", run->opts.json_path, document, strlen(document));
-        free(document);
-    }
-    if (run->opts.junit_path) {
-        char *xml = NULL;
-        size_t size = 0;
-        if (tsr_junit_render(summary, run->progress, &xml, &size) == TSR_OK)
-            written &= s_write("JUnit XML", run->opts.junit_path, xml, size);
-        else {
-            fprintf(stderr, "tessera run: cannot render JUnit XML\n");
-            written = false;
-        }
-        free(xml);
-    }
-    if (run->opts.trace_path) {
-        char *document = tsr_trace_render(run->progress);
-        written &= s_write("trace", run->opts.trace_path, document, strlen(document));
-        free(document);
-    }
+    int rc;
+    if (run->opts.json_path && (rc = tsr_report_write_json(report, run->opts.json_path)) != TSR_OK)
+        written = s_write_failed("the JSON summary", run->opts.json_path, rc);
+    if (run->opts.junit_path &&
+        (rc = tsr_report_write_junit(report, run->opts.junit_path)) != TSR_OK)
+        written = s_write_failed("JUnit XML", run->opts.junit_path, rc);
+    if (run->opts.trace_path &&
+        (rc = tsr_trace_write(run->progress, run->opts.trace_path)) != TSR_OK)
+        written = s_write_failed("the trace", run->opts.trace_path, rc);
     return written;
 }
 
@@ -349,12 +338,17 @@ s_run(s_run_t *run)
         return exit_code;
     Tessera__RunSummary *summary = run->last_reply->watch_reply->summary;
     summary->uploaded_bytes = run->uploaded_bytes; //  what this client sent, by its count
+    tsr_report_t *report = tsr_results_report(summary, run->progress);
+    //  a recap of what failed, under the shards' own output
+    if (tsr_report_print_failures(report, stdout, S_RECAP_FAILURES, S_RECAP_LINES) != TSR_OK)
+        tsr_log_debug("cannot print the failure recap");
     char *line = tsr_output_summary_line(summary);
     tsr_output_line(run->output, line);
     free(line);
     exit_code = s_exit_code(summary->status ? summary->status : "");
-    if (!s_write_reports(run, summary) && exit_code == TSR_EXIT_OK)
+    if (!s_write_reports(run, report) && exit_code == TSR_EXIT_OK)
         exit_code = TSR_EXIT_CONFIG;
+    tsr_report_destroy(&report);
     return exit_code;
 }
 
@@ -414,8 +408,8 @@ const tsr_cmd_entry_t tsr_cmd_run_entry = {
         "                      "
         "\"cached_shards\",\"wall_s\",\"uploaded_bytes\",\"results\":[{\"id\",\n"
         "                      \"outcome\",\"duration_s\",\"attempts\",\"agent\"}]}\n"
-        "  --junit FILE        write JUnit XML: one testcase per result (per shard for a\n"
-        "                      command job) with its output tail as system-out\n"
+        "  --junit FILE        write JUnit XML: a testsuite per job, a testcase per test\n"
+        "                      (per shard for a command job) with its failure text\n"
         "  --trace FILE        write a Chrome trace (chrome://tracing, Perfetto) of the shards,\n"
         "                      one track per agent; times as observed by this client\n"
         "  -- COMMAND ARGS...  run this command instead of tessera.yml: once, or as --shards N\n"

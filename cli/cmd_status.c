@@ -3,7 +3,9 @@
 #include "tsr_conn.h"
 #include "tsr_msg.h"
 #include "tsr_output.h"
+#include "tsr_listing.h"
 #include "tsr_report.h"
+#include "tsr_results.h"
 #include <getopt.h>
 #include <string.h>
 #include <time.h>
@@ -96,11 +98,13 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
             fprintf(stderr, "tessera status: no run '%s'\n", run_id);
             exit_code = TSR_EXIT_CONFIG;
         } else if (run_id[0] && json) {
-            char *document = tsr_report_summary_json(status->runs[0]);
+            tsr_report_t *report = tsr_results_report(status->runs[0], NULL);
+            char *document = tsr_report_json(report);
             fputs(document, stdout);
             free(document);
+            tsr_report_destroy(&report);
         } else if (json) {
-            char *document = tsr_report_runs_json(status->runs, status->n_runs);
+            char *document = tsr_listing_runs_json(status->runs, status->n_runs);
             fputs(document, stdout);
             free(document);
         } else if (run_id[0])

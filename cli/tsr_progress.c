@@ -7,9 +7,21 @@ struct _tsr_progress_t {
     int64_t started_ms; //  zclock_mono when following began
     zhashx_t *expected; //  owned; job name -> (uintptr_t) shards, 0 = unknown
     zhashx_t *running;  //  owned; shard id -> (void *) 1
-    zhashx_t *finished; //  owned; shard id -> borrowed tsr_progress_shard_t (owner: shards)
-    zlistx_t *shards;   //  owned; tsr_progress_shard_t *, in order first ended
+    zhashx_t *records;  //  owned; shard id -> tsr_progress_shard_t * (owned, every shard seen)
+    zlistx_t *shards;   //  owned list of borrowed records (owner: records), in order first ended
 };
+
+static void
+s_attempt_destroy(void **item_p)
+{
+    tsr_progress_attempt_t *attempt = *item_p;
+    if (!attempt)
+        return;
+    free(attempt->agent);
+    free(attempt->text);
+    free(attempt);
+    *item_p = NULL;
+}
 
 static void
 s_shard_destroy(void **item_p)
@@ -21,6 +33,8 @@ s_shard_destroy(void **item_p)
     free(shard->job);
     free(shard->agent);
     free(shard->tail);
+    free(shard->text);
+    zlistx_destroy(&shard->requeued);
     free(shard);
     *item_p = NULL;
 }
@@ -32,9 +46,9 @@ tsr_progress_new(int64_t now_ms)
     self->started_ms = now_ms;
     self->expected = zhashx_new();
     self->running = zhashx_new();
-    self->finished = zhashx_new();
+    self->records = zhashx_new();
+    zhashx_set_destructor(self->records, s_shard_destroy);
     self->shards = zlistx_new();
-    zlistx_set_destructor(self->shards, s_shard_destroy);
     return self;
 }
 
@@ -47,8 +61,8 @@ tsr_progress_destroy(tsr_progress_t **self_p)
         return;
     zhashx_destroy(&self->expected);
     zhashx_destroy(&self->running);
-    zhashx_destroy(&self->finished);
     zlistx_destroy(&self->shards);
+    zhashx_destroy(&self->records);
     free(self);
     *self_p = NULL;
 }
@@ -77,6 +91,40 @@ tsr_progress_expect(tsr_progress_t *self, const char *job, uint32_t shards)
     s_set_expected(self, job, shards);
 }
 
+//  The record of shard `id`, created on first sight.
+static tsr_progress_shard_t *
+s_record(tsr_progress_t *self, const char *id, const char *job)
+{
+    tsr_progress_shard_t *shard = zhashx_lookup(self->records, id);
+    if (!shard) {
+        shard = zmalloc(sizeof *shard);
+        shard->id = strdup(id);
+        shard->job = strdup(job);
+        shard->agent = strdup("");
+        shard->tail = strdup("");
+        shard->text = strdup("");
+        shard->requeued = zlistx_new();
+        zlistx_set_destructor(shard->requeued, s_attempt_destroy);
+        zhashx_insert(self->records, id, shard);
+    }
+    return shard;
+}
+
+//  How a requeued attempt counts: the failure the event names, else lost.
+static Tessera__Outcome
+s_requeued_outcome(Tessera__Outcome outcome)
+{
+    switch (outcome) {
+    case TESSERA__OUTCOME__FAILED:
+    case TESSERA__OUTCOME__TIMED_OUT:
+    case TESSERA__OUTCOME__CRASHED:
+    case TESSERA__OUTCOME__ERROR:
+        return outcome;
+    default:
+        return TESSERA__OUTCOME__CANCELLED;
+    }
+}
+
 const tsr_progress_shard_t *
 tsr_progress_apply(tsr_progress_t *self, const Tessera__Event *event, int64_t now_ms)
 {
@@ -88,29 +136,36 @@ tsr_progress_apply(tsr_progress_t *self, const Tessera__Event *event, int64_t no
         return NULL;
     if (event->shard_count > 0)
         s_set_expected(self, job, event->shard_count);
+    const char *agent = event->agent ? event->agent : "";
+    const char *text = event->text ? event->text : "";
     char *id = tsr_progress_shard_id(job, event->shard_index, event->shard_count);
-    tsr_progress_shard_t *shard = NULL;
+    tsr_progress_shard_t *shard = s_record(self, id, job);
+    shard->index = event->shard_index;
+    shard->count = event->shard_count;
+    tsr_progress_attempt_t *attempt = NULL;
     switch (event->kind) {
     case TESSERA__EVENT__KIND__SHARD_STARTED:
         zhashx_update(self->running, id, (void *)1);
+        shard = NULL;
         break;
     case TESSERA__EVENT__KIND__SHARD_REQUEUED:
         zhashx_delete(self->running, id);
+        attempt = zmalloc(sizeof *attempt);
+        attempt->outcome = s_requeued_outcome(event->outcome);
+        attempt->agent = strdup(agent);
+        attempt->text = strdup(text);
+        zlistx_add_end(shard->requeued, attempt);
+        shard = NULL;
         break;
     case TESSERA__EVENT__KIND__SHARD_FINISHED:
         zhashx_delete(self->running, id);
-        shard = zhashx_lookup(self->finished, id);
-        if (!shard) {
-            shard = zmalloc(sizeof *shard);
-            shard->id = strdup(id);
-            shard->job = strdup(job);
+        if (!shard->finished)
             zlistx_add_end(self->shards, shard);
-            zhashx_insert(self->finished, id, shard);
-        }
-        shard->index = event->shard_index;
-        shard->count = event->shard_count;
+        shard->finished = true;
         free(shard->agent);
-        shard->agent = strdup(event->agent ? event->agent : "");
+        shard->agent = strdup(agent);
+        free(shard->text);
+        shard->text = strdup(text);
         shard->outcome = event->outcome;
         shard->duration_ms = event->duration_ms;
         shard->finished_at_ms = now_ms - self->started_ms;
@@ -121,6 +176,7 @@ tsr_progress_apply(tsr_progress_t *self, const Tessera__Event *event, int64_t no
             memcpy(shard->tail, event->output_tail.data, shard->tail_size);
         break;
     default:
+        shard = NULL;
         break;
     }
     free(id);
@@ -136,7 +192,7 @@ tsr_progress_total(tsr_progress_t *self)
         uint32_t shards = (uint32_t)((uintptr_t)item - 1);
         total += shards ? shards : 1;
     }
-    uint32_t finished = (uint32_t)zhashx_size(self->finished);
+    uint32_t finished = (uint32_t)zlistx_size(self->shards);
     return total > finished ? total : finished;
 }
 
@@ -144,7 +200,7 @@ uint32_t
 tsr_progress_finished(tsr_progress_t *self)
 {
     assert(self);
-    return (uint32_t)zhashx_size(self->finished);
+    return (uint32_t)zlistx_size(self->shards);
 }
 
 uint32_t
@@ -188,4 +244,12 @@ tsr_progress_shards(tsr_progress_t *self)
 {
     assert(self);
     return self->shards;
+}
+
+const tsr_progress_shard_t *
+tsr_progress_find(tsr_progress_t *self, const char *id)
+{
+    assert(self);
+    assert(id);
+    return zhashx_lookup(self->records, id);
 }

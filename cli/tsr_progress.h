@@ -1,17 +1,27 @@
 /*  tsr_progress - what `tessera run` knows about a run while following it
     Fed the Watch events (SHARD_STARTED, SHARD_FINISHED, SHARD_REQUEUED...),
     it counts shards (expected, running, finished, failed) for the progress
-    line and keeps each finished shard (agent, outcome, duration, output
-    tail, when the client saw it end) for --junit and --trace. A shard is
-    keyed by job and index: a shard that finishes again (a retry) replaces its
-    earlier record. Pure: time is an input. Main thread.                   */
+    line and keeps each shard it saw (agent, outcome, duration, the reason
+    and output tail of its end, the attempts requeued before it, when the
+    client saw it end) for --json, --junit and --trace. A shard is keyed by
+    job and index: a shard that finishes again replaces its earlier end.
+    Pure: time is an input. Main thread.                                   */
 #ifndef TSR_PROGRESS_H
 #define TSR_PROGRESS_H
 
 #include "tessera.pb-c.h"
 #include "tsr_common.h"
 
-//  A finished shard as the client saw it.
+//  An attempt of a shard that ended before its last one (SHARD_REQUEUED).
+typedef struct {
+    Tessera__Outcome outcome; //  FAILED, TIMED_OUT, CRASHED or ERROR when the event names the
+                              //  failure of a retried run; else CANCELLED: lost or handed back
+                              //  (infrastructure), which is not a test failure
+    char *agent;              //  owned; where it ran, "" if unknown
+    char *text;               //  owned; the coordinator's reason, "" if none
+} tsr_progress_attempt_t;
+
+//  A shard as the client saw it.
 typedef struct {
     char *id;                 //  owned; "JOB" (one shard) or "JOB/I"
     char *job;                //  owned
@@ -20,9 +30,12 @@ typedef struct {
     char *agent;              //  owned; agent name, "" if unknown
     Tessera__Outcome outcome; //  of the last attempt
     uint64_t duration_ms;     //  as the agent measured it
-    int64_t finished_at_ms;   //  client time it was seen to end, ms since tsr_progress_new
+    int64_t finished_at_ms;   //  client time it was seen to end, ms after tsr_progress_new
     char *tail;               //  owned; last output bytes (NUL-terminated copy)
     size_t tail_size;         //  bytes in tail, without the NUL
+    char *text;               //  owned; why it ended so ("exit code 1"), "" if none
+    zlistx_t *requeued;       //  owned; tsr_progress_attempt_t *, earlier attempts in order
+    bool finished;            //  a SHARD_FINISHED was seen (else outcome..text are unset)
 } tsr_progress_shard_t;
 
 typedef struct _tsr_progress_t tsr_progress_t;
@@ -51,6 +64,10 @@ void tsr_progress_line(tsr_progress_t *self, int64_t now_ms, char *buffer, size_
 //  Finished shards in the order they first ended (zlistx of
 //  tsr_progress_shard_t *, borrowed).
 zlistx_t *tsr_progress_shards(tsr_progress_t *self);
+
+//  The shard with this id ("JOB" or "JOB/I"), finished or not; NULL if no
+//  event named it. Borrowed.
+const tsr_progress_shard_t *tsr_progress_find(tsr_progress_t *self, const char *id);
 
 //  "JOB" when `count` <= 1, else "JOB/INDEX". Caller frees.
 char *tsr_progress_shard_id(const char *job, uint32_t index, uint32_t count);

@@ -2,7 +2,9 @@
 #include "tsr_trace.h"
 #include "tsr_output.h"
 #include <cJSON.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static void *
 s_check(void *pointer)
@@ -60,4 +62,30 @@ tsr_trace_render(tsr_progress_t *progress)
     char *document = zsys_sprintf("%s\n", text);
     cJSON_free(text);
     return document;
+}
+
+int
+tsr_trace_write(tsr_progress_t *progress, const char *path)
+{
+    assert(progress);
+    assert(path);
+    char *document = tsr_trace_render(progress);
+    char *tmp_path = zsys_sprintf("%s.tmp.%d", path, (int)getpid());
+    int rc = TSR_OK;
+    FILE *file = fopen(tmp_path, "w");
+    if (!file)
+        rc = -errno;
+    else {
+        size_t size = strlen(document);
+        bool written = fwrite(document, 1, size, file) == size;
+        if (fclose(file) != 0 || !written)
+            rc = -EIO;
+        else if (rename(tmp_path, path) != 0)
+            rc = -errno;
+        if (rc != TSR_OK)
+            unlink(tmp_path);
+    }
+    free(tmp_path);
+    free(document);
+    return rc;
 }

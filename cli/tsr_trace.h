@@ -12,4 +12,8 @@
 //  {"traceEvents":[...],"displayTimeUnit":"ms"}. Caller frees.
 char *tsr_trace_render(tsr_progress_t *progress);
 
+//  Render and write to `path` through a temp file renamed into place.
+//  Returns TSR_OK or -errno.
+TSR_NODISCARD int tsr_trace_write(tsr_progress_t *progress, const char *path);
+
 #endif

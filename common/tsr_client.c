@@ -16,15 +16,15 @@
 #define TSR_CLIENT_TRANSFER_TIMEOUT_MS 30000
 
 struct _tsr_client_t {
-    char *endpoint;      //  owned
-    char *server_key;    //  owned; Z85
-    zcert_t *cert;       //  borrowed (owner: caller)
-    zsock_t *dealer;     //  owned; NULL until first use, recreated on retry
-    zsock_t *monitor;    //  owned; PAIR receiving dealer's handshake events
-    zpoller_t *poller;   //  owned; dealer + monitor
+    char *endpoint;    //  owned
+    char *server_key;  //  owned; Z85
+    zcert_t *cert;     //  borrowed (owner: caller)
+    zsock_t *dealer;   //  owned; NULL until first use, recreated on retry
+    zsock_t *monitor;  //  owned; PAIR receiving dealer's handshake events
+    zpoller_t *poller; //  owned; dealer + monitor
     uint64_t next_req_id;
-    bool auth_refused;   //  the monitor saw a refused handshake
-    char error[512];     //  last failure text
+    bool auth_refused; //  the monitor saw a refused handshake
+    char error[512];   //  last failure text
 };
 
 tsr_client_t *
@@ -81,10 +81,10 @@ s_connect(tsr_client_t *self)
     char monitor_endpoint[64];
     snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://tsr-client-monitor-%p",
              (void *)self->dealer);
-    int rc = zmq_socket_monitor(zsock_resolve(self->dealer), monitor_endpoint,
-                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    int rc =
+        zmq_socket_monitor(zsock_resolve(self->dealer), monitor_endpoint,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
     if (rc == 0) {
         self->monitor = zsock_new(ZMQ_PAIR);
         if (self->monitor && zsock_connect(self->monitor, "%s", monitor_endpoint) != 0)
@@ -110,7 +110,8 @@ s_on_monitor(tsr_client_t *self)
     if (head && zframe_size(head) >= 2) {
         uint16_t kind;
         memcpy(&kind, zframe_data(head), sizeof kind);
-        if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || kind == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+        if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+            kind == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
             kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
             self->auth_refused = true;
     }
@@ -177,8 +178,7 @@ s_check_error(tsr_client_t *self, Tessera__Envelope **reply_p)
         return TSR_OK;
     int code = reply->error->code < 0 ? reply->error->code : TSR_EPROTO;
     snprintf(self->error, sizeof self->error, "%s",
-             reply->error->text && *reply->error->text ? reply->error->text
-                                                         : tsr_strerror(code));
+             reply->error->text && *reply->error->text ? reply->error->text : tsr_strerror(code));
     tsr_msg_destroy(reply_p);
     return code;
 }
@@ -220,8 +220,8 @@ tsr_client_request(tsr_client_t *self, Tessera__Envelope *request, int timeout_m
         }
     }
     snprintf(self->error, sizeof self->error,
-             "coordinator at %s is unreachable (no reply after %d tries of %d ms)",
-             self->endpoint, retries + 1, timeout_ms);
+             "coordinator at %s is unreachable (no reply after %d tries of %d ms)", self->endpoint,
+             retries + 1, timeout_ms);
     return TSR_EUNREACHABLE;
 }
 
@@ -231,8 +231,8 @@ s_query_missing(tsr_client_t *self, tsr_tree_t *tree, zlistx_t *missing)
 {
     size_t count = tsr_tree_blob_count(tree);
     for (size_t first = 0; first < count; first += TSR_CLIENT_QUERY_BATCH) {
-        size_t batch = count - first < TSR_CLIENT_QUERY_BATCH ? count - first
-                                                               : TSR_CLIENT_QUERY_BATCH;
+        size_t batch =
+            count - first < TSR_CLIENT_QUERY_BATCH ? count - first : TSR_CLIENT_QUERY_BATCH;
         Tessera__Digest *wires = (Tessera__Digest *)zmalloc(batch * sizeof(Tessera__Digest));
         Tessera__Digest **pointers = (Tessera__Digest **)zmalloc(batch * sizeof(void *));
         for (size_t index = 0; index < batch; index++) {
@@ -358,8 +358,7 @@ tsr_client_upload(tsr_client_t *self, tsr_tree_t *tree, uint64_t *uploaded_bytes
 }
 
 int
-tsr_client_fetch(tsr_client_t *self, const tsr_digest_t *digest, void **data_out,
-                 size_t *size_out)
+tsr_client_fetch(tsr_client_t *self, const tsr_digest_t *digest, void **data_out, size_t *size_out)
 {
     assert(self);
     assert(digest);

@@ -14,10 +14,10 @@
 
 //  One test's result as parsed from a report.
 typedef struct {
-    char *id;                //  owned; the framework's test id (see the adapter)
+    char *id; //  owned; the framework's test id (see the adapter)
     Tessera__Outcome outcome;
     uint64_t duration_ms;
-    char *message;           //  owned; failure text, bounded (<= 4 KiB); NULL if none
+    char *message; //  owned; failure text, bounded (<= 4 KiB); NULL if none
 } tsr_test_result_t;
 
 //  Results of one shard: a list of tsr_test_result_t (owned).
@@ -37,20 +37,19 @@ const tsr_test_result_t *tsr_results_find(tsr_results_t *self, const char *id);
 //  What the agent lends an adapter to run commands in the shard's workspace.
 typedef struct tsr_fw_ctx_t tsr_fw_ctx_t;
 struct tsr_fw_ctx_t {
-    const char *workdir;         //  the directory the user's command runs in
-    const char *scratch_dir;     //  a private directory for reports, id files, plugins
-    const char *cache_dir;       //  persists across attempts on this agent (e.g. a cargo
-                                 //  target dir, pytest's rewrite cache); per project
-    const char *const *argv;     //  the user's command (NULL-terminated)
+    const char *workdir;     //  the directory the user's command runs in
+    const char *scratch_dir; //  a private directory for reports, id files, plugins
+    const char *cache_dir;   //  persists across attempts on this agent (e.g. a cargo
+                             //  target dir, pytest's rewrite cache); per project
+    const char *const *argv; //  the user's command (NULL-terminated)
     //  Run `argv` (NULL-terminated) in `cwd` (NULL = workdir), stdout to
     //  `stdout_path` (NULL = the shard log), stderr to the shard log, with extra
     //  environment `env` ("K=V", NULL-terminated, may be NULL). Blocks until it
     //  exits. Returns TSR_OK with *exit_code (-1 if killed by a signal; then
     //  *term_signal is set), TSR_ETIMEOUT, TSR_ECANCELLED, or -errno.
-    int (*run)(tsr_fw_ctx_t *ctx, const char *const *argv, const char *cwd,
-               const char *stdout_path, const char *const *env, int *exit_code,
-               int *term_signal);
-    void *handle;                //  the agent's; adapters don't touch it
+    int (*run)(tsr_fw_ctx_t *ctx, const char *const *argv, const char *cwd, const char *stdout_path,
+               const char *const *env, int *exit_code, int *term_signal);
+    void *handle; //  the agent's; adapters don't touch it
 };
 
 typedef struct {

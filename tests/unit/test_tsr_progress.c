@@ -113,6 +113,40 @@ test_progress_requeue_and_retry_replace_the_shard(void **state)
     tsr_progress_destroy(&progress);
 }
 
+static void
+test_progress_keeps_requeued_attempts_and_finds_shards(void **state)
+{
+    (void)state;
+    tsr_progress_t *progress = tsr_progress_new(0);
+    Tessera__Event requeued = s_event(TESSERA__EVENT__KIND__SHARD_REQUEUED, "job", 1, 2);
+    requeued.text = "agent local-0 lost";
+    tsr_progress_apply(progress, &requeued, 1); //  outcome unknown: lost, not failed
+    requeued.outcome = TESSERA__OUTCOME__FAILED;
+    requeued.text = "retry 1 of 1: exit code 1";
+    tsr_progress_apply(progress, &requeued, 2);
+    const tsr_progress_shard_t *shard = tsr_progress_find(progress, "job/1");
+    assert_non_null(shard);
+    assert_false(shard->finished);
+    assert_int_equal(zlistx_size(tsr_progress_shards(progress)), 0);
+    assert_int_equal(zlistx_size(shard->requeued), 2);
+    const tsr_progress_attempt_t *attempt = zlistx_first(shard->requeued);
+    assert_int_equal(attempt->outcome, TESSERA__OUTCOME__CANCELLED);
+    assert_string_equal(attempt->text, "agent local-0 lost");
+    assert_string_equal(attempt->agent, "local-0");
+    attempt = zlistx_next(shard->requeued);
+    assert_int_equal(attempt->outcome, TESSERA__OUTCOME__FAILED);
+
+    Tessera__Event finished = s_event(TESSERA__EVENT__KIND__SHARD_FINISHED, "job", 1, 2);
+    finished.outcome = TESSERA__OUTCOME__FAILED;
+    finished.text = "exit code 1";
+    assert_ptr_equal(tsr_progress_apply(progress, &finished, 3), shard);
+    assert_true(shard->finished);
+    assert_string_equal(shard->text, "exit code 1");
+    assert_null(tsr_progress_find(progress, "job/0"));
+    assert_null(tsr_progress_find(progress, "job"));
+    tsr_progress_destroy(&progress);
+}
+
 int
 main(void)
 {
@@ -120,6 +154,7 @@ main(void)
         cmocka_unit_test(test_progress_shard_id_names_single_shards_by_job),
         cmocka_unit_test(test_progress_counts_started_finished_and_failed),
         cmocka_unit_test(test_progress_requeue_and_retry_replace_the_shard),
+        cmocka_unit_test(test_progress_keeps_requeued_attempts_and_finds_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

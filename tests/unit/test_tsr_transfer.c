@@ -164,13 +164,12 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_transfer_small_blob_is_stored, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_transfer_large_blob_streams_through_temp_file,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_transfer_large_blob_streams_through_temp_file, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_transfer_rejects_corrupt_chunk, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_transfer_rejects_out_of_order_and_overlong, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_transfer_refuses_blob_over_limit, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_transfer_refuses_blob_over_limit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_transfer_empty_blob, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
