@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+//  Embedded agents stop when `tessera run` ends (nothing runs then) or is
+//  interrupted: running shards get this long before they are killed.
+#define S_DRAIN_GRACE_MS 500
+
 //  A core (coordinator or agent) on its own thread, driven like a zactor
 //  (same body signature: signal, serve, stop on "$TERM") but joined when
 //  stopped. A zactor's thread closes its end of the pipe only after
@@ -427,6 +431,8 @@ s_plan_agents(tsr_local_t *self, char **error_out)
             .user = NULL,
             .heartbeat_ivl_ms = self->heartbeat_ivl_ms,
             .cache_max_bytes = 0,
+            .ready_file = NULL,
+            .drain_grace_ms = S_DRAIN_GRACE_MS,
         };
     }
     return TSR_OK;
