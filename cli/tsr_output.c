@@ -56,9 +56,11 @@ tsr_output_header(const tsr_progress_shard_t *shard)
     char duration[32];
     tsr_output_duration(shard->duration_ms, duration, sizeof duration);
     bool has_agent = shard->agent && shard->agent[0];
-    return zsys_sprintf("\u2500\u2500 %s %s in %s%s%s", shard->id,
+    bool has_reason = shard->outcome != TESSERA__OUTCOME__PASSED && shard->text && shard->text[0];
+    return zsys_sprintf("\u2500\u2500 %s %s in %s%s%s%s%s", shard->id,
                         tsr_output_outcome(shard->outcome), duration, has_agent ? " on " : "",
-                        has_agent ? shard->agent : "");
+                        has_agent ? shard->agent : "", has_reason ? ": " : "",
+                        has_reason ? shard->text : "");
 }
 
 char *

@@ -21,8 +21,9 @@ const char *tsr_output_outcome(Tessera__Outcome outcome);
 //  "0.01s", "12.34s", "3m05s", "2h01m" into `buffer`.
 void tsr_output_duration(uint64_t duration_ms, char *buffer, size_t size);
 
-//  "── ID OUTCOME in DURATION on AGENT" (no newline; " on AGENT" left out if
-//  the agent is unknown). Caller frees.
+//  "── ID OUTCOME in DURATION on AGENT: REASON" (no newline; " on AGENT" left
+//  out if the agent is unknown, ": REASON" unless the shard did not pass and
+//  the coordinator said why). Caller frees.
 char *tsr_output_header(const tsr_progress_shard_t *shard);
 
 //  The plain line for an event other than SHARD_FINISHED, e.g.

@@ -53,10 +53,15 @@ test_output_header_names_shard_outcome_time_and_agent(void **state)
     char *header = tsr_output_header(&shard);
     assert_string_equal(header, "\u2500\u2500 default/2 passed in 0.01s on local-0");
     free(header);
+    shard.text = "ignored when passed";
+    header = tsr_output_header(&shard);
+    assert_string_equal(header, "\u2500\u2500 default/2 passed in 0.01s on local-0");
+    free(header);
     shard.agent = "";
     shard.outcome = TESSERA__OUTCOME__FAILED;
+    shard.text = "exit code 1";
     header = tsr_output_header(&shard);
-    assert_string_equal(header, "\u2500\u2500 default/2 failed in 0.01s");
+    assert_string_equal(header, "\u2500\u2500 default/2 failed in 0.01s: exit code 1");
     free(header);
 }
 
