@@ -342,7 +342,9 @@ s_run(s_run_t *run)
     //  a recap of what failed, under the shards' own output
     if (tsr_report_print_failures(report, stdout, S_RECAP_FAILURES, S_RECAP_LINES) != TSR_OK)
         tsr_log_debug("cannot print the failure recap");
-    char *line = tsr_output_summary_line(summary);
+    tsr_report_counts_t counts;
+    tsr_report_counts(report, &counts);
+    char *line = tsr_output_summary_line(summary, &counts);
     tsr_output_line(run->output, line);
     free(line);
     exit_code = s_exit_code(summary->status ? summary->status : "");

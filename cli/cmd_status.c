@@ -1,9 +1,9 @@
 /*  cmd_status - `tessera status [RUN] [--json]`: recent runs, or one run   */
 #include "tsr_cmd.h"
 #include "tsr_conn.h"
+#include "tsr_listing.h"
 #include "tsr_msg.h"
 #include "tsr_output.h"
-#include "tsr_listing.h"
 #include "tsr_report.h"
 #include "tsr_results.h"
 #include <getopt.h>
@@ -40,7 +40,11 @@ s_print_runs(const Tessera__StatusReply *reply)
 static void
 s_print_run(const Tessera__RunSummary *run)
 {
-    char *line = tsr_output_summary_line(run);
+    tsr_report_t *report = tsr_results_report(run, NULL);
+    tsr_report_counts_t counts;
+    tsr_report_counts(report, &counts);
+    tsr_report_destroy(&report);
+    char *line = tsr_output_summary_line(run, &counts);
     printf("%s\n", line);
     free(line);
     for (size_t index = 0; index < run->n_results; index++) {

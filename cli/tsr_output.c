@@ -56,11 +56,12 @@ tsr_output_header(const tsr_progress_shard_t *shard)
     char duration[32];
     tsr_output_duration(shard->duration_ms, duration, sizeof duration);
     bool has_agent = shard->agent && shard->agent[0];
-    bool has_reason = shard->outcome != TESSERA__OUTCOME__PASSED && shard->text && shard->text[0];
-    return zsys_sprintf("\u2500\u2500 %s %s in %s%s%s%s%s", shard->id,
-                        tsr_output_outcome(shard->outcome), duration, has_agent ? " on " : "",
-                        has_agent ? shard->agent : "", has_reason ? ": " : "",
-                        has_reason ? shard->text : "");
+    const char *outcome = tsr_output_outcome(shard->outcome);
+    bool has_reason = shard->outcome != TESSERA__OUTCOME__PASSED && shard->text && shard->text[0] &&
+                      strcmp(shard->text, outcome) != 0;
+    return zsys_sprintf("\u2500\u2500 %s %s in %s%s%s%s%s", shard->id, outcome, duration,
+                        has_agent ? " on " : "", has_agent ? shard->agent : "",
+                        has_reason ? ": " : "", has_reason ? shard->text : "");
 }
 
 char *
@@ -90,17 +91,26 @@ tsr_output_event_line(const Tessera__Event *event)
 }
 
 char *
-tsr_output_summary_line(const Tessera__RunSummary *summary)
+tsr_output_summary_line(const Tessera__RunSummary *summary, const tsr_report_counts_t *counts)
 {
     assert(summary);
+    tsr_report_counts_t from_summary = {
+        .total = summary->total,
+        .passed = summary->passed,
+        .failed = summary->failed,
+        .skipped = summary->skipped,
+        .flaky = summary->flaky,
+    };
+    if (!counts)
+        counts = &from_summary;
     char wall[32];
     tsr_output_duration(summary->wall_ms, wall, sizeof wall);
-    return zsys_sprintf("run %s %s in %s: %u tests, %u passed, %u failed, %u skipped, %u flaky; "
-                        "%u shards, %u cached; %" PRIu64 " bytes uploaded",
+    return zsys_sprintf("run %s %s in %s: %zu tests, %zu passed, %zu failed, %zu skipped, %zu "
+                        "flaky; %u shards, %u cached; %" PRIu64 " bytes uploaded",
                         summary->run_id ? summary->run_id : "",
                         summary->status && summary->status[0] ? summary->status : "unknown", wall,
-                        summary->total, summary->passed, summary->failed, summary->skipped,
-                        summary->flaky, summary->shards, summary->cached_shards,
+                        counts->total, counts->passed, counts->failed, counts->skipped,
+                        counts->flaky, summary->shards, summary->cached_shards,
                         summary->uploaded_bytes);
 }
 

@@ -11,6 +11,7 @@
 #include "tessera.pb-c.h"
 #include "tsr_common.h"
 #include "tsr_progress.h"
+#include "tsr_report.h"
 #include <stdio.h>
 
 //  "passed", "failed", "error", "skipped", "timed_out", "crashed",
@@ -22,8 +23,8 @@ const char *tsr_output_outcome(Tessera__Outcome outcome);
 void tsr_output_duration(uint64_t duration_ms, char *buffer, size_t size);
 
 //  "── ID OUTCOME in DURATION on AGENT: REASON" (no newline; " on AGENT" left
-//  out if the agent is unknown, ": REASON" unless the shard did not pass and
-//  the coordinator said why). Caller frees.
+//  out if the agent is unknown; ": REASON" only if the shard did not pass
+//  and the coordinator said why in other words than the outcome). Caller frees.
 char *tsr_output_header(const tsr_progress_shard_t *shard);
 
 //  The plain line for an event other than SHARD_FINISHED, e.g.
@@ -32,8 +33,11 @@ char *tsr_output_header(const tsr_progress_shard_t *shard);
 char *tsr_output_event_line(const Tessera__Event *event);
 
 //  "run ID passed in 1.23s: 4 tests, 4 passed, 0 failed, 0 skipped,
-//  0 flaky; 4 shards, 0 cached; 0 bytes uploaded". Caller frees.
-char *tsr_output_summary_line(const Tessera__RunSummary *summary);
+//  0 flaky; 4 shards, 0 cached; 0 bytes uploaded". The test counts come from
+//  `counts` (the report's, so the line agrees with --json) or, if NULL, from
+//  the summary. Caller frees.
+char *tsr_output_summary_line(const Tessera__RunSummary *summary,
+                              const tsr_report_counts_t *counts);
 
 typedef struct _tsr_output_t tsr_output_t;
 

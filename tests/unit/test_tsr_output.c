@@ -63,6 +63,11 @@ test_output_header_names_shard_outcome_time_and_agent(void **state)
     header = tsr_output_header(&shard);
     assert_string_equal(header, "\u2500\u2500 default/2 failed in 0.01s: exit code 1");
     free(header);
+    shard.outcome = TESSERA__OUTCOME__CANCELLED;
+    shard.text = "cancelled"; //  says nothing the outcome does not
+    header = tsr_output_header(&shard);
+    assert_string_equal(header, "\u2500\u2500 default/2 cancelled in 0.01s");
+    free(header);
 }
 
 static void
@@ -106,8 +111,13 @@ test_output_summary_line(void **state)
     summary.cached_shards = 2;
     summary.wall_ms = 1230;
     summary.uploaded_bytes = 99;
-    char *line = tsr_output_summary_line(&summary);
+    char *line = tsr_output_summary_line(&summary, NULL);
     assert_string_equal(line, "run r42 failed in 1.23s: 4 tests, 3 passed, 1 failed, 0 skipped, "
+                              "0 flaky; 4 shards, 2 cached; 99 bytes uploaded");
+    free(line);
+    tsr_report_counts_t counts = {.total = 4, .passed = 2, .skipped = 2};
+    line = tsr_output_summary_line(&summary, &counts);
+    assert_string_equal(line, "run r42 failed in 1.23s: 4 tests, 2 passed, 0 failed, 2 skipped, "
                               "0 flaky; 4 shards, 2 cached; 99 bytes uploaded");
     free(line);
 }
