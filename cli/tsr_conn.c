@@ -54,6 +54,48 @@ s_open_remote(tsr_conn_t *self, const tsr_cli_t *cli, const tsr_cmd_entry_t *ent
     return TSR_EXIT_OK;
 }
 
+//  The embedded coordinator serves one `tessera run` at a time, so a run
+//  its store still has queued or running was left by one that was
+//  interrupted or killed: cancel it before agents come and resume it.
+static void
+s_cancel_orphans(tsr_conn_t *self)
+{
+    Tessera__StatusRequest body = TESSERA__STATUS_REQUEST__INIT;
+    body.run_id = "";
+    Tessera__Envelope request = TESSERA__ENVELOPE__INIT;
+    request.body_case = TESSERA__ENVELOPE__BODY_STATUS_REQUEST;
+    request.status_request = &body;
+    Tessera__Envelope *reply = NULL;
+    int rc = tsr_client_request(self->client, &request, TSR_CONN_TIMEOUT_MS, 0, &reply);
+    if (rc != TSR_OK || reply->body_case != TESSERA__ENVELOPE__BODY_STATUS_REPLY) {
+        tsr_log_warn("embedded coordinator: cannot list runs: %s", tsr_strerror(rc));
+        tsr_msg_destroy(&reply);
+        return;
+    }
+    const Tessera__StatusReply *status = reply->status_reply;
+    for (size_t index = 0; index < status->n_runs; index++) {
+        const Tessera__RunSummary *run = status->runs[index];
+        if (strcmp(run->status, "queued") != 0 && strcmp(run->status, "running") != 0)
+            continue;
+        Tessera__CancelRun cancel = TESSERA__CANCEL_RUN__INIT;
+        cancel.run_id = run->run_id;
+        Tessera__Envelope cancel_request = TESSERA__ENVELOPE__INIT;
+        cancel_request.body_case = TESSERA__ENVELOPE__BODY_CANCEL_RUN;
+        cancel_request.cancel_run = &cancel;
+        Tessera__Envelope *cancel_reply = NULL;
+        rc = tsr_client_request(self->client, &cancel_request, TSR_CONN_TIMEOUT_MS, 0,
+                                &cancel_reply);
+        if (rc == TSR_OK)
+            tsr_log_info("embedded coordinator: cancelled run=%s left by an earlier tessera run",
+                         run->run_id);
+        else
+            tsr_log_warn("embedded coordinator: cannot cancel run=%s: %s", run->run_id,
+                         tsr_strerror(rc));
+        tsr_msg_destroy(&cancel_reply);
+    }
+    tsr_msg_destroy(&reply);
+}
+
 static int
 s_open_local(tsr_conn_t *self, const tsr_cmd_entry_t *entry, uint32_t local_agents)
 {
@@ -72,6 +114,13 @@ s_open_local(tsr_conn_t *self, const tsr_cmd_entry_t *entry, uint32_t local_agen
     if (!self->client) {
         fprintf(stderr, "tessera %s: embedded cluster: cannot connect to %s\n", entry->name,
                 self->endpoint);
+        return TSR_EXIT_INFRA;
+    }
+    s_cancel_orphans(self);
+    if (tsr_local_start_agents(self->local, &error) != TSR_OK) {
+        fprintf(stderr, "tessera %s: embedded cluster: %s\n", entry->name,
+                error ? error : "agents did not start");
+        free(error);
         return TSR_EXIT_INFRA;
     }
     return TSR_EXIT_OK;

@@ -475,7 +475,18 @@ tsr_local_start(tsr_local_t *self, char **error_out)
     }
     tsr_log_debug("local coordinator clients=%s agents=%s", self->clients_endpoint,
                   self->agents_endpoint);
-    if ((rc = s_plan_agents(self, error_out)) != TSR_OK)
+    return TSR_OK;
+}
+
+int
+tsr_local_start_agents(tsr_local_t *self, char **error_out)
+{
+    assert(self);
+    assert(error_out);
+    assert(self->coordinator.started);
+    *error_out = NULL;
+    int rc = s_plan_agents(self, error_out);
+    if (rc != TSR_OK)
         return rc;
     for (unsigned index = 0; index < self->agent_count; index++)
         if ((rc = s_thread_start(&self->agents[index].thread, s_agent_actor,

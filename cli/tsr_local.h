@@ -34,10 +34,16 @@ tsr_local_t *tsr_local_new(const tsr_local_opts_t *opts);
 //  coordinator; remove a throwaway instance. NULL-safe; sets *self_p to NULL.
 void tsr_local_destroy(tsr_local_t **self_p);
 
-//  Create the directories and keys, start the coordinator (synchronously)
-//  and the agents (in the background). Returns TSR_OK, or a negative code
-//  with *error_out (caller frees) saying what failed.
+//  Create the directories and keys and start the coordinator. Returns
+//  TSR_OK, or a negative code with *error_out (caller frees) saying what
+//  failed.
 TSR_NODISCARD int tsr_local_start(tsr_local_t *self, char **error_out);
+
+//  Then start the agents, in the background (the caller may first tidy the
+//  coordinator's store: runs left unfinished by an interrupted `tessera
+//  run` would otherwise be resumed on these agents). Returns TSR_OK or a
+//  negative code with *error_out (caller frees).
+TSR_NODISCARD int tsr_local_start_agents(tsr_local_t *self, char **error_out);
 
 //  After a successful start: the coordinator's clients endpoint and public
 //  key (borrowed), and the client key pair to use (borrowed).
