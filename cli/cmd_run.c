@@ -157,6 +157,30 @@ s_scan(s_run_t *run)
     return TSR_EXIT_OK;
 }
 
+//  Remote: one cheap request first, so an unreachable coordinator or a
+//  refused key fails in seconds (an upload waits longer for big batches),
+//  and say so if no agent is connected: the run would wait for one.
+static int
+s_probe(s_run_t *run)
+{
+    if (tsr_conn_is_local(run->conn))
+        return TSR_EXIT_OK;
+    Tessera__AgentsRequest body = TESSERA__AGENTS_REQUEST__INIT;
+    Tessera__Envelope request = TESSERA__ENVELOPE__INIT;
+    request.body_case = TESSERA__ENVELOPE__BODY_AGENTS_REQUEST;
+    request.agents_request = &body;
+    Tessera__Envelope *reply = NULL;
+    int exit_code =
+        tsr_conn_call(run->conn, "run", &request, TESSERA__ENVELOPE__BODY_AGENTS_REPLY, &reply);
+    if (exit_code != TSR_EXIT_OK)
+        return exit_code;
+    if (reply->agents_reply->n_agents == 0)
+        fprintf(stderr, "tessera run: no agent is connected to %s yet; the run waits for one\n",
+                tsr_conn_endpoint(run->conn));
+    tsr_msg_destroy(&reply);
+    return TSR_EXIT_OK;
+}
+
 //  Upload what the coordinator lacks, then submit.
 static int
 s_submit(s_run_t *run)
@@ -313,7 +337,8 @@ s_run(s_run_t *run)
                                    "(no --coordinator)");
     //  embedded agents start in the background while we hash and upload
     if ((exit_code = tsr_conn_open(run->cli, &tsr_cmd_run_entry, run->opts.local_agents,
-                                   &run->conn)) != TSR_EXIT_OK)
+                                   &run->conn)) != TSR_EXIT_OK ||
+        (exit_code = s_probe(run)) != TSR_EXIT_OK)
         return exit_code;
     if ((exit_code = s_scan(run)) != TSR_EXIT_OK)
         return exit_code;
