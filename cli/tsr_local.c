@@ -7,6 +7,7 @@
 #include "tsr_cpuset.h"
 #include "tsr_keys.h"
 #include "tsr_local_plan.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -91,7 +92,7 @@ struct _tsr_local_t {
     char *cache_dir;      //  owned; CACHE
     char *instance_dir;   //  owned; CACHE, or CACHE/tmp/run-XXXXXX when busy
     bool throwaway;       //  instance_dir is removed at destroy
-    int lock_fd;          //  owned; flock(CACHE/local.lock) held; -1 if not
+    int lock_fd;          //  owned; flock on local.lock or a throwaway instance.lock; -1 if none
     unsigned agent_count; //  agents requested
     uint32_t heartbeat_ivl_ms;
     tsr_config_t config;    //  coordinator configuration (owned strings)
@@ -162,7 +163,7 @@ tsr_local_destroy(tsr_local_t **self_p)
     if (self->throwaway && self->instance_dir)
         nftw(self->instance_dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (self->lock_fd >= 0)
-        close(self->lock_fd); //  releases the flock
+        close(self->lock_fd); //  releases the flock (after the removal: no sweeper races it)
     tsr_config_clear(&self->config);
     free(self->agents_endpoint);
     free(self->clients_endpoint);
@@ -228,40 +229,96 @@ s_copy_if_changed(const char *from, const char *to)
     return rc;
 }
 
+//  Remove the throwaway instances under `tmp_parent` whose `tessera run` is
+//  gone (killed): nobody holds their instance.lock.
+static void
+s_sweep_throwaways(const char *tmp_parent)
+{
+    DIR *dir = opendir(tmp_parent);
+    if (!dir)
+        return;
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        if (strncmp(entry->d_name, "run-", 4) != 0)
+            continue;
+        char *instance = zsys_sprintf("%s/%s", tmp_parent, entry->d_name);
+        char *lock_path = zsys_sprintf("%s/instance.lock", instance);
+        int fd = open(lock_path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            tsr_log_info("removing %s, left by a tessera run that was killed", instance);
+            nftw(instance, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        }
+        if (fd >= 0)
+            close(fd);
+        free(lock_path);
+        free(instance);
+    }
+    closedir(dir);
+}
+
+//  A fresh throwaway instance under `tmp_parent`, locked: the lock file is
+//  locked under a temp name and then renamed into place, so a sweeper never
+//  sees it unlocked. Sets instance_dir, lock_fd, throwaway.
+static int
+s_make_throwaway(tsr_local_t *self, const char *tmp_parent)
+{
+    char *instance = zsys_sprintf("%s/run-XXXXXX", tmp_parent);
+    if (!mkdtemp(instance)) {
+        int rc = -errno;
+        free(instance);
+        return rc;
+    }
+    char *tmp_lock = zsys_sprintf("%s/instance.lock.tmp", instance);
+    char *lock_path = zsys_sprintf("%s/instance.lock", instance);
+    int rc = TSR_OK;
+    int fd = open(tmp_lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0 || rename(tmp_lock, lock_path) != 0)
+        rc = -errno;
+    if (rc == TSR_OK) {
+        self->instance_dir = instance;
+        self->lock_fd = fd;
+        self->throwaway = true;
+    } else {
+        if (fd >= 0)
+            close(fd);
+        nftw(instance, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(instance);
+    }
+    free(lock_path);
+    free(tmp_lock);
+    return rc;
+}
+
 //  Pick the instance directory: the cache itself if we get its lock, else a
 //  throwaway one (another `tessera run` is using the cache).
 static int
 s_claim_instance(tsr_local_t *self, char **error_out)
 {
     char *lock_path = zsys_sprintf("%s/local.lock", self->cache_dir);
-    self->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    char *tmp_parent = zsys_sprintf("%s/tmp", self->cache_dir);
     int rc = TSR_OK;
-    if (self->lock_fd < 0) {
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
         rc = -errno;
         *error_out = zsys_sprintf("cannot open %s: %s", lock_path, strerror(errno));
         goto out;
     }
-    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        self->lock_fd = fd;
         self->instance_dir = strdup(self->cache_dir);
+        s_sweep_throwaways(tmp_parent);
         goto out;
     }
-    close(self->lock_fd);
-    self->lock_fd = -1;
-    char *tmp_parent = zsys_sprintf("%s/tmp", self->cache_dir);
-    rc = s_mkdirs(tmp_parent);
-    if (rc == TSR_OK) {
-        self->instance_dir = zsys_sprintf("%s/run-XXXXXX", tmp_parent);
-        if (!mkdtemp(self->instance_dir))
-            rc = -errno;
-        else
-            self->throwaway = true;
-    }
+    close(fd);
+    if ((rc = s_mkdirs(tmp_parent)) == TSR_OK)
+        rc = s_make_throwaway(self, tmp_parent);
     if (rc != TSR_OK)
         *error_out =
             zsys_sprintf("cannot create a directory under %s: %s", tmp_parent, tsr_strerror(rc));
-    tsr_log_info("local cache busy (another tessera run): using %s", self->instance_dir);
-    free(tmp_parent);
+    else
+        tsr_log_info("local cache busy (another tessera run): using %s", self->instance_dir);
 out:
+    free(tmp_parent);
     free(lock_path);
     return rc;
 }

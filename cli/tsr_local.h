@@ -1,8 +1,8 @@
 /*  tsr_local - the embedded local cluster of `tessera run`
     With no coordinator given, `tessera run` starts a coordinator and N agents
     in this process, each core on its own thread driven like a zactor (a
-    pipe, "$TERM"; joined at stop), and then talks to them
-    through tsr_client exactly as to a remote cluster. Layout under the cache
+    pipe, "$TERM"; joined at stop), and then talks to them through
+    tsr_client exactly as to a remote cluster. Layout under the cache
     directory ($XDG_CACHE_HOME/tessera or ~/.cache/tessera):
         keys/client, keys/agent-<i>   key pairs, generated on first use
         local/                        the coordinator's data directory; the
@@ -10,7 +10,8 @@
                                       allow/clients/ and allow/agents/
         agent-<i>/                    agent i's data directory (cache, work)
     One `tessera run` at a time owns this layout (flock on local.lock); a
-    concurrent one runs in a throwaway instance under tmp/, removed at exit.
+    concurrent one runs in a throwaway instance tmp/run-XXXXXX, removed at
+    exit (or, if it was killed, by the next run that owns the layout).
     Agents start in the background (label detection does not delay the
     submit); tsr_local_check reports one that failed. Destroy stops the
     agents first, then the coordinator. Main thread.                       */
