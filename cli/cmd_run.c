@@ -409,9 +409,10 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
 
 const tsr_cmd_entry_t tsr_cmd_run_entry = {
     .name = "run",
-    .usage = "[-C DIR] [--config FILE] [--job NAME]... [--shards N|auto] [--retries N] "
-             "[--timeout SECONDS] [--no-cache] [--local-agents N] [--junit FILE] [--json FILE] "
-             "[--trace FILE] [-- COMMAND ARGS...]",
+    .usage =
+        "[-C DIR] [--config FILE] [--job NAME]... [--shards N|auto]\n"
+        "                   [--retries N] [--timeout SECONDS] [--no-cache] [--local-agents N]\n"
+        "                   [--junit FILE] [--json FILE] [--trace FILE] [-- COMMAND ARGS...]",
     .summary = "Run the jobs of tessera.yml, or one command, sharded across agents.",
     .help =
         "The workspace DIR is hashed (skipping the spec's ignore:, DIR/.gitignore and .git),\n"
@@ -434,7 +435,9 @@ const tsr_cmd_entry_t tsr_cmd_run_entry = {
         "                      \"passed\",\"failed\",\"skipped\",\"flaky\"},\"shards\",\n"
         "                      "
         "\"cached_shards\",\"wall_s\",\"uploaded_bytes\",\"results\":[{\"id\",\n"
-        "                      \"outcome\",\"duration_s\",\"attempts\",\"agent\"}]}\n"
+        "                      "
+        "\"outcome\",\"duration_s\",\"attempts\",\"agent\",\"job\",\"group\",\n"
+        "                      \"flaky\",\"message\"}]}\n"
         "  --junit FILE        write JUnit XML: a testsuite per job, a testcase per test\n"
         "                      (per shard for a command job) with its failure text\n"
         "  --trace FILE        write a Chrome trace (chrome://tracing, Perfetto) of the shards,\n"
