@@ -113,7 +113,9 @@ tsr_transfer_write(tsr_transfer_t *self, uint64_t offset, const void *data, size
         size > self->digest.size - self->received)
         return TSR_EPROTO;
     int rc = TSR_OK;
-    if (self->buffer)
+    if (size == 0)
+        ; //  an empty blob's only chunk: nothing to copy (data may be NULL)
+    else if (self->buffer)
         memcpy(self->buffer + offset, data, size);
     else
         rc = s_write_all(self->tmp_fd, data, size);
