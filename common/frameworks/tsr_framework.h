@@ -67,6 +67,9 @@ typedef struct {
     //  are included too). Returns TSR_OK even when tests fail; *exit_code is the
     //  runner's. A crash or timeout of the runner: TSR_OK with the results
     //  parsed so far (the caller re-runs the rest).
+    //  An adapter that lists groups rather than tests (npm lists files)
+    //  reports the tests inside them: a listed id is then covered by the
+    //  results whose group() is that id (tsr_fw_npm.h).
     int (*run)(tsr_fw_ctx_t *ctx, zlistx_t *test_ids, tsr_results_t *results, int *exit_code);
 
     //  Group key of a test id (file or module for pytest/npm, binary for
