@@ -5,7 +5,8 @@ process and scans the logs; any problem fails the test. The root is removed
 when the test passed and kept (path printed, log tails shown) otherwise.
 `fast_cluster`: the same with the short liveness heartbeat (200 ms);
 `cluster` uses 1000 ms so tests that do not measure liveness do not fail
-on a loaded machine because a sanitized process was slow for 600 ms.       """
+on a loaded machine because a sanitized process was slow for 600 ms.
+TSR_IT_KEEP=1 in the environment keeps every root.                          """
 
 import os
 import shutil
@@ -31,7 +32,7 @@ def _cluster(request, heartbeat_ms):
     problems = cluster.close()
     call = getattr(request.node, "report_call", None)
     failed = call is None or call.failed or bool(problems)
-    if failed:
+    if failed or os.environ.get("TSR_IT_KEEP"):
         sys.stderr.write(f"\nkept temp root: {cluster.root}\n")
         sys.stderr.write(cluster.describe())
     else:

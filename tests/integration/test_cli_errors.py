@@ -83,7 +83,8 @@ def test_unreachable_coordinator_exits_3(cluster):
                                  timeout_s=60)
             output = result.stdout + result.stderr
             assert result.returncode == 3, f"{args}: exit {result.returncode}, want 3\n{output}"
-            assert result.elapsed_s < 30, f"{args}: took {result.elapsed_s:.1f}s to give up"
+            # "quickly": one-shot requests give up after 2 x 2.5 s; allow 3x that
+            assert result.elapsed_s < 15, f"{args}: took {result.elapsed_s:.1f}s to give up"
             assert (f"127.0.0.1:{port}" in output
                     or re.search(r"(?i)unreachable|no reply|not respond|timed? ?out", output)), (
                 f"{args}: the message does not say what failed:\n{output}")
