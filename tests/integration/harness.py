@@ -12,9 +12,13 @@ kills shard processes left behind under the root, and scans every log for
 ERROR lines and sanitizer reports. It returns the problems found; the pytest
 fixture in conftest.py fails the test on any and keeps the root for a look.
 
-Binary paths come from CMake through TSR_COORDINATOR_BIN, TSR_AGENT_BIN and
-TSR_CLI_BIN (tests/integration/CMakeLists.txt).                            """
+Temp roots go under $TSR_IT_TMP if set, else /dev/shm. Binary paths come
+from CMake through TSR_COORDINATOR_BIN, TSR_AGENT_BIN and TSR_CLI_BIN
+(tests/integration/CMakeLists.txt). Every child gets PR_SET_PDEATHSIG, so
+nothing outlives a test process that ctest killed on TIMEOUT.
+"""
 
+import ctypes
 import json
 import os
 import re
@@ -36,6 +40,16 @@ SANITIZER_RE = re.compile(
 # An error-level log line: czmq's zsys sink prints "E: (ident) date time text",
 # and anything that spells ERROR.
 ERROR_RE = re.compile(r"^E: |\bERROR\b", re.MULTILINE)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """preexec_fn: SIGKILL this child when the test process dies, so a ctest
+    TIMEOUT (which kills pytest before any teardown) leaves no daemons."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def binary(kind):
@@ -168,6 +182,7 @@ class Daemon:
                 cwd=cluster.root,
                 env=cluster.env,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         self.pid = self.proc.pid
 
@@ -295,7 +310,7 @@ class Cluster:
     """A temp root with keys, a coordinator, agents and a client identity."""
 
     def __init__(self, test_name, heartbeat_ms=HEARTBEAT_MS):
-        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        base = os.environ.get("TSR_IT_TMP") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", test_name)[:60]
         self.root = tempfile.mkdtemp(prefix=f"tsr-it-{safe}-", dir=base)
         self.heartbeat_ms = heartbeat_ms
@@ -390,6 +405,7 @@ class Cluster:
             result = subprocess.run(
                 argv, cwd=cwd or self.workspace, env=env or self.env, text=True,
                 stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s,
+                preexec_fn=_die_with_parent,
             )
         except subprocess.TimeoutExpired as expired:
             self.cli_log.write(f"$ {' '.join(argv)}\nTIMED OUT after {timeout_s}s\n"
@@ -456,7 +472,7 @@ class Cluster:
         self.cli_log.write(f"$ {' '.join(argv)} &\n")
         return subprocess.Popen(argv, cwd=self.workspace, env=self.env, text=True,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
 
     def finish_run(self, proc, json_path, timeout_s=CLI_TIMEOUT_S):
         try:

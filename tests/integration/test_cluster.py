@@ -182,6 +182,22 @@ def test_two_agents_list_and_pin_shards_to_their_cpu(cluster):
     assert agents_used == {"agent-a", "agent-b"}, f"4 shards ran only on {agents_used}"
     assert sorted(printed) == sorted(allowed_lists), f"printed {printed}, files {allowed_lists}"
 
+    # The printed tails themselves: each follows its shard's "… default/I passed …" line.
+    agent_of = {shard_index(r["id"]): agent_name_of(cluster, r["agent"])
+                for r in summary["results"]}
+    finished = None
+    for line in result.stdout.splitlines():
+        header = re.search(r"\S+/(\d+)\b.*\bpassed\b", line)
+        if header:
+            finished = int(header.group(1))
+        tail = re.search(r"Cpus_allowed_list:\s*(\S+)", line)
+        if tail:
+            assert finished is not None, f"output tail before any shard header:\n{result.stdout}"
+            want = "0" if agent_of[finished] == "agent-a" else "1"
+            assert tail.group(1) == want, (
+                f"printed tail of shard {finished} shows CPUs {tail.group(1)}, want {want}:\n"
+                f"{result.stdout}")
+
 
 def test_unknown_keys_are_refused_until_allowed_and_sighup(cluster):
     good = cluster.keygen("agent-good")
