@@ -106,7 +106,8 @@ def main():
     rate_cluster, rate_direct = n / t_cluster, n / t_direct
     marginal = (n - 1) / (t_cluster - t_one) if t_cluster > t_one else float("inf")
     numbers = {
-        "machine": {"cpus": jobs, "cpu": cpu_model(), "kernel": platform.release()},
+        "machine": {"cpus": jobs, "cpu": cpu_model(), "kernel": platform.release(),
+                    "loadavg_1m": os.getloadavg()[0]},
         "shards": n,
         "repeat": args.repeat,
         "tessera_s": t_cluster,
@@ -117,7 +118,8 @@ def main():
         "direct_per_s": rate_direct,
         "ratio_direct_over_tessera": rate_direct / rate_cluster,
     }
-    print(f"machine: {jobs} CPUs, {numbers['machine']['cpu']}, Linux {platform.release()}")
+    print(f"machine: {jobs} CPUs, {numbers['machine']['cpu']}, Linux {platform.release()}, "
+          f"load average {os.getloadavg()[0]:.2f} (other work skews both sides)")
     print(f"no-op shards: N={n}, median of {args.repeat}, after one warm-up")
     print(f"  tessera run --shards {n} -- true      {t_cluster:7.3f} s  {rate_cluster:8.1f} shards/s")
     print(f"  tessera run --shards 1 -- true        {t_one:7.3f} s  (cluster start + one shard)")
