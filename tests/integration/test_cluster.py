@@ -330,6 +330,33 @@ def test_coordinator_restart_agents_rejoin_and_run(fast_cluster):
     check_unique_results(summary, 2)
 
 
+def test_coordinator_restart_mid_run_resumes_the_run(fast_cluster):
+    """Not an acceptance line of its own, but what it rests on: runs live in
+    the coordinator's LMDB, the CLI's Watch is Lazy Pirate, and an agent
+    re-registers with its in-flight attempt after the restart."""
+    cluster = fast_cluster
+    agent_a, agent_b = two_agents(cluster)
+    json_path = cluster.path("out.json")
+    proc, info = start_hung_run(cluster, 2, json_path)
+    runner = hang_victim(info, [agent_a, agent_b])
+    old = cluster.coordinator
+    old.kill9()
+    cluster.start_coordinator(agents_ep=old.agents_endpoint, clients_ep=old.clients_endpoint,
+                              data_dir=old.data_dir, name="coordinator-2")
+    cluster.wait_agents(["agent-a", "agent-b"], timeout_s=10)
+    with open(cluster.path("release"), "w", encoding="utf-8"):
+        pass
+    code, stdout, stderr, summary = cluster.finish_run(proc, json_path)
+    assert code == 0, f"run across a coordinator restart exited {code}\n{stdout}{stderr}"
+    assert summary["status"] == "passed", summary
+    check_unique_results(summary, 2)
+    first = {shard_index(r["id"]): r for r in summary["results"]}[0]
+    assert first["outcome"] == "passed", first
+    if first["attempts"] == 1:  # re-attached from Hello.in_flight, not requeued
+        assert agent_name_of(cluster, first["agent"]) == runner.agent_name, first
+    print(f"shard 0 after the restart: {first}")
+
+
 def write_workspace(root, files):
     for relative, content in files.items():
         path = os.path.join(root, relative)
