@@ -152,6 +152,21 @@ def scrubbed_env(**overrides):
     return env
 
 
+def kernel_port_endpoint():
+    """tcp://127.0.0.1:PORT with a port the kernel picked at random from its
+    ephemeral range (free at the time of the call). For tests that restart a
+    coordinator on the same port: czmq resolves "tcp://127.0.0.1:*" to the
+    lowest free port from 49152 up, which every other process binding "*"
+    on this machine (parallel ctest, other test suites) races for in the
+    window between the kill and the restart; a random port does not."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
 def closed_port():
     """A loopback port nobody listens on, held bound (not listening) by the
     returned socket so no one else can take it: connects get refused."""

@@ -11,7 +11,7 @@ import re
 import signal
 import time
 
-from harness import holds_for, read_kv_file, shard_index, wait_until
+from harness import holds_for, kernel_port_endpoint, read_kv_file, shard_index, wait_until
 
 # Shard 0's first attempt (whichever agent gets it) records who runs it and
 # hangs until ROOT/release exists (created by the test or by teardown); every
@@ -29,11 +29,20 @@ exit 0
 """
 
 
-def two_agents(cluster, labels=("pool=a", "pool=b")):
-    """A coordinator and agents agent-a (CPU 0) and agent-b (CPU 1), both listed."""
+def two_agents(cluster, labels=("pool=a", "pool=b"), restartable=False):
+    """A coordinator and agents agent-a (CPU 0) and agent-b (CPU 1), both listed.
+    `restartable`: on kernel-picked ports (see harness.kernel_port_endpoint)
+    instead of "*", so a restart on the same ports does not race."""
     key_a = cluster.keygen("agent-a")
     key_b = cluster.keygen("agent-b")
-    cluster.start_coordinator(allow_agents=[key_a, key_b])
+    endpoints = {}
+    if restartable:
+        endpoints = {"agents_ep": kernel_port_endpoint(), "clients_ep": kernel_port_endpoint()}
+    coordinator = cluster.start_coordinator(allow_agents=[key_a, key_b], **endpoints)
+    for name, endpoint in endpoints.items():
+        bound = getattr(coordinator, {"agents_ep": "agents_endpoint",
+                                      "clients_ep": "clients_endpoint"}[name])
+        assert bound == endpoint, f"asked for {endpoint}, the ready file says {bound}"
     agent_a = cluster.start_agent("agent-a", key_a, cpus="0", labels=labels[0], wait_ready=False)
     agent_b = cluster.start_agent("agent-b", key_b, cpus="1", labels=labels[1], wait_ready=False)
     for agent in (agent_a, agent_b):
@@ -311,11 +320,11 @@ def test_stopped_agent_shard_reruns_and_late_result_is_ignored(fast_cluster):
 
 def test_coordinator_restart_agents_rejoin_and_run(fast_cluster):
     cluster = fast_cluster
-    two_agents(cluster)
+    two_agents(cluster, restartable=True)
     cluster.run("--shards", "2", "--", "true", json_path=cluster.path("before.json"))
     old = cluster.coordinator
     old.kill9()
-    # Same data dir and the same (formerly ephemeral) ports.
+    # Same data dir and the same ports.
     new = cluster.start_coordinator(agents_ep=old.agents_endpoint, clients_ep=old.clients_endpoint,
                                     data_dir=old.data_dir, name="coordinator-2")
     assert new.agents_endpoint == old.agents_endpoint, new.agents_endpoint
@@ -335,7 +344,7 @@ def test_coordinator_restart_mid_run_resumes_the_run(fast_cluster):
     the coordinator's LMDB, the CLI's Watch is Lazy Pirate, and an agent
     re-registers with its in-flight attempt after the restart."""
     cluster = fast_cluster
-    agent_a, agent_b = two_agents(cluster)
+    agent_a, agent_b = two_agents(cluster, restartable=True)
     json_path = cluster.path("out.json")
     proc, info = start_hung_run(cluster, 2, json_path)
     runner = hang_victim(info, [agent_a, agent_b])
