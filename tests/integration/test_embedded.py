@@ -91,5 +91,8 @@ def test_examples_demo_runs(cluster):
     assert summary["status"] == "passed", summary
     ids = sorted(r["id"] for r in summary["results"])
     assert ids == ["build", "test/0", "test/1", "test/2", "test/3"], ids
-    printed = sorted(re.findall(r"test shard (\d) of 4", result.stdout))
-    assert printed == ["0", "1", "2", "3"], f"demo shard output not printed:\n{result.stdout}"
+    printed = sorted(re.findall(r"test shard (\d) of 4 on CPU (\S+)", result.stdout))
+    assert [index for index, _ in printed] == ["0", "1", "2", "3"], \
+        f"demo shard output not printed:\n{result.stdout}"
+    for index, cpus in printed:  # each slot is one hardware thread
+        assert re.fullmatch(r"\d+", cpus), f"shard {index} was allowed CPUs {cpus}, want one"
