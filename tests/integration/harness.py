@@ -167,6 +167,34 @@ def kernel_port_endpoint():
         sock.close()
 
 
+def public_key(path):
+    """The Z85 public key in a czmq certificate file (KEY.pub or KEY)."""
+    with open(path, encoding="utf-8") as stream:
+        match = re.search(r'public-key\s*=\s*"([^"]{40})"', stream.read())
+    assert match, f"no public-key in {path}"
+    return match.group(1)
+
+
+def zmtp_null_greeting(endpoint, timeout_s=5.0):
+    """Connect to a ZMTP endpoint as a plaintext (NULL mechanism) peer and
+    send a ZMTP 3.0 greeting. Returns (bytes received, closed by the peer)."""
+    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+    greeting = (b"\xff" + b"\0" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\0")
+                + b"\x00" + b"\0" * 31)
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
+        sock.sendall(greeting)
+        sock.settimeout(timeout_s)
+        try:
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return received, True
+                received += chunk
+        except (socket.timeout, ConnectionResetError):
+            return received, False
+
+
 def closed_port():
     """A loopback port nobody listens on, held bound (not listening) by the
     returned socket so no one else can take it: connects get refused."""

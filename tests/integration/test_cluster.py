@@ -11,7 +11,8 @@ import re
 import signal
 import time
 
-from harness import holds_for, kernel_port_endpoint, read_kv_file, shard_index, wait_until
+from harness import (holds_for, kernel_port_endpoint, public_key, read_kv_file, shard_index,
+                     wait_until, zmtp_null_greeting)
 
 # Shard 0's first attempt (whichever agent gets it) records who runs it and
 # hangs until ROOT/release exists (created by the test or by teardown); every
@@ -235,6 +236,23 @@ def test_unknown_keys_are_refused_until_allowed_and_sighup(cluster):
     result = cluster.cli("agents", "--json", key=stranger, expect_errors=True)
     assert result.returncode == 3, f"unknown client key: exit {result.returncode}, want 3\n" \
                                    f"{result.stdout}{result.stderr}"
+    # A plaintext peer never completes a handshake.
+    received, closed = zmtp_null_greeting(coordinator.agents_endpoint)
+    assert closed, f"a plaintext peer was kept connected (got {received!r})"
+    assert len(received) < 64, "the coordinator completed a greeting with a plaintext peer"
+
+    # Each refusal is logged (and counted) with the peer's key as 8 Z85 characters.
+    def refused(pattern):
+        return lambda: any(re.search(r"(?i)refus", line) and re.search(pattern, line)
+                           for line in coordinator.log_text().splitlines())
+
+    for what, pattern in (
+            ("agent-late's unknown key", re.escape(public_key(late + ".pub")[:8])),
+            ("the client key on the agents endpoint", re.escape(public_key(cluster.client_key
+                                                                           + ".pub")[:8])),
+            ("the unknown client key", re.escape(public_key(stranger + ".pub")[:8])),
+            ("the plaintext peer", r"(?i)plain|not.?curve|NULL")):
+        wait_until(refused(pattern), 5, f"the coordinator to log refusing {what}")
 
     cluster.allow(coordinator.data_dir, "agents", late)
     coordinator.signal(signal.SIGHUP)
