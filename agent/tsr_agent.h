@@ -20,6 +20,8 @@ typedef struct {
     const char *user;          //  run jobs as this user (root only); NULL = ourselves
     uint32_t heartbeat_ivl_ms; //  until the coordinator's Welcome says; 0 = 1000
     uint64_t cache_max_bytes;  //  0 = 4 GiB
+    const char *ready_file;    //  written ("name=NAME") at the first Welcome; NULL = none
+    uint32_t drain_grace_ms;   //  SIGTERM: running work may finish this long; 0 = 30000
 } tsr_agent_opts_t;
 
 typedef struct _tsr_agent_t tsr_agent_t;
@@ -39,8 +41,12 @@ TSR_NODISCARD int tsr_agent_run(tsr_agent_t *self, zsock_t *pipe);
 
 bool tsr_agent_is_draining(tsr_agent_t *self);
 
-//  zactor body: `args` is a const tsr_agent_opts_t *. Signals 0 once started
-//  or a negative code if start failed; "$TERM" stops it.
+//  Number of slots (one per pinned CPU), known after a successful start.
+size_t tsr_agent_slots(tsr_agent_t *self);
+
+//  zactor body: `args` is a const tsr_agent_opts_t *. Signals 0 once started,
+//  or 1 if start failed and then sends ["FAILED", rc] (a negative TSR_E*
+//  code, picture "si") on the pipe; "$TERM" stops it (after the drain).
 void tsr_agent_actor(zsock_t *pipe, void *args);
 
 #endif

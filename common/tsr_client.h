@@ -23,9 +23,8 @@ void tsr_client_destroy(tsr_client_t **self_p);
 //  (free with tsr_msg_destroy), TSR_EUNREACHABLE (no reply: coordinator down
 //  or our key refused), TSR_EAUTH (the handshake was refused), or the code of
 //  an Error reply (text in tsr_client_error).
-TSR_NODISCARD int tsr_client_request(tsr_client_t *self, Tessera__Envelope *request,
-                                     int timeout_ms, int retries,
-                                     Tessera__Envelope **reply_out);
+TSR_NODISCARD int tsr_client_request(tsr_client_t *self, Tessera__Envelope *request, int timeout_ms,
+                                     int retries, Tessera__Envelope **reply_out);
 
 //  Text of the last failure ("" if none). Borrowed until the next call.
 const char *tsr_client_error(tsr_client_t *self);
@@ -38,7 +37,7 @@ TSR_NODISCARD int tsr_client_upload(tsr_client_t *self, tsr_tree_t *tree,
 
 //  Fetch a blob from the coordinator into memory (*data_out malloc'd, caller
 //  frees), verified against its digest. TSR_ENOTFOUND if the coordinator lacks it.
-TSR_NODISCARD int tsr_client_fetch(tsr_client_t *self, const tsr_digest_t *digest,
-                                   void **data_out, size_t *size_out);
+TSR_NODISCARD int tsr_client_fetch(tsr_client_t *self, const tsr_digest_t *digest, void **data_out,
+                                   size_t *size_out);
 
 #endif

@@ -22,10 +22,10 @@
 
 //  Exit codes shared by every binary (DESIGN "User contract").
 typedef enum {
-    TSR_EXIT_OK = 0,      //  passed
-    TSR_EXIT_FAILED = 1,  //  tests failed or a gate failed
-    TSR_EXIT_CONFIG = 2,  //  usage or configuration error
-    TSR_EXIT_INFRA = 3,   //  no agent, auth refused, coordinator unreachable
+    TSR_EXIT_OK = 0,     //  passed
+    TSR_EXIT_FAILED = 1, //  tests failed or a gate failed
+    TSR_EXIT_CONFIG = 2, //  usage or configuration error
+    TSR_EXIT_INFRA = 3,  //  no agent, auth refused, coordinator unreachable
 } tsr_exit_t;
 
 #include "tsr_err.h"

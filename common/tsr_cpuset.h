@@ -6,6 +6,10 @@
 #include "tsr_common.h"
 #include <sched.h>
 
+#ifndef CPU_SETSIZE
+#error "tsr_cpuset.h needs _GNU_SOURCE (cpu_set_t), defined before the first #include"
+#endif
+
 typedef struct {
     cpu_set_t set;
 } tsr_cpuset_t;

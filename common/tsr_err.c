@@ -9,8 +9,8 @@ tsr_strerror(int code)
     switch (code) {
     case TSR_OK:
         return "success";
-#define TSR_ERR_TEXT(name, value, text) \
-    case TSR_E##name:                   \
+#define TSR_ERR_TEXT(name, value, text)                                                            \
+    case TSR_E##name:                                                                              \
         return text;
         TSR_ERR_MAP(TSR_ERR_TEXT)
 #undef TSR_ERR_TEXT
@@ -25,8 +25,8 @@ tsr_err_name(int code)
     switch (code) {
     case TSR_OK:
         return "TSR_OK";
-#define TSR_ERR_NAME(name, value, text) \
-    case TSR_E##name:                   \
+#define TSR_ERR_NAME(name, value, text)                                                            \
+    case TSR_E##name:                                                                              \
         return "TSR_E" #name;
         TSR_ERR_MAP(TSR_ERR_NAME)
 #undef TSR_ERR_NAME

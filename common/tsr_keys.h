@@ -28,13 +28,16 @@ void tsr_keys_short_id(const char *public_z85, char *id);
 //  A directory of allowed public keys.
 typedef struct _tsr_allow_t tsr_allow_t;
 
-//  Create an allow-list over `dir` (created if missing) and load it.
+//  Create an allow-list over `dir` (created if missing) and load it. NULL if
+//  the directory cannot be created (logged).
 tsr_allow_t *tsr_allow_new(const char *dir);
 void tsr_allow_destroy(tsr_allow_t **self_p);
 //  Re-read the directory (SIGHUP). Returns TSR_OK or -errno.
 TSR_NODISCARD int tsr_allow_reload(tsr_allow_t *self);
-//  Is this Z85 public key (40 chars) allowed?
+//  Is this Z85 public key (40 chars) allowed? czmq re-reads the directory
+//  when it has changed, so this may see files added since the last reload.
 bool tsr_allow_has(tsr_allow_t *self, const char *public_z85);
+//  Number of distinct keys found at the last new/reload.
 size_t tsr_allow_size(tsr_allow_t *self);
 
 #endif

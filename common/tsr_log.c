@@ -48,8 +48,8 @@ tsr_log_level_parse(const char *name)
 }
 
 static void
-s_vwrite(tsr_log_level_t level, const char *file, int line, const char *func,
-         const char *format, va_list args)
+s_vwrite(tsr_log_level_t level, const char *file, int line, const char *func, const char *format,
+         va_list args)
 {
     char text[2048];
     vsnprintf(text, sizeof text, format, args);

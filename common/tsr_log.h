@@ -31,10 +31,10 @@ void tsr_log_write(tsr_log_level_t level, const char *file, int line, const char
 _Noreturn void tsr_log_fatal_exit(int exit_code, const char *file, int line, const char *func,
                                   const char *format, ...) __attribute__((format(printf, 5, 6)));
 
-#define TSR_LOG_AT(level, ...)                                                 \
-    do {                                                                       \
-        if ((level) <= tsr_log_level())                                        \
-            tsr_log_write((level), __FILE__, __LINE__, __func__, __VA_ARGS__); \
+#define TSR_LOG_AT(level, ...)                                                                     \
+    do {                                                                                           \
+        if ((level) <= tsr_log_level())                                                            \
+            tsr_log_write((level), __FILE__, __LINE__, __func__, __VA_ARGS__);                     \
     } while (0)
 
 #define tsr_log_error(...) TSR_LOG_AT(TSR_LOG_ERROR, __VA_ARGS__)
@@ -43,7 +43,7 @@ _Noreturn void tsr_log_fatal_exit(int exit_code, const char *file, int line, con
 #define tsr_log_debug(...) TSR_LOG_AT(TSR_LOG_DEBUG, __VA_ARGS__)
 #define tsr_log_trace(...) TSR_LOG_AT(TSR_LOG_TRACE, __VA_ARGS__)
 //  Startup only (main): log at ERROR and exit with a tsr_exit_t code.
-#define tsr_log_fatal(exit_code, ...) \
+#define tsr_log_fatal(exit_code, ...)                                                              \
     tsr_log_fatal_exit((exit_code), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 #endif

@@ -20,18 +20,24 @@
 TSR_NODISCARD int tsr_msg_encode(Tessera__Envelope *env, zframe_t **frame_out);
 
 //  Parse bytes into a new envelope (*env_out, free with tsr_msg_destroy).
-//  TSR_ETOOBIG, TSR_EPROTO (not protobuf, or no body), TSR_EVERSION.
+//  TSR_ETOOBIG, TSR_EPROTO (not protobuf, protocol 0/absent, or no body),
+//  TSR_EVERSION (any other protocol than TSR_PROTOCOL_VERSION).
 TSR_NODISCARD int tsr_msg_decode(const void *data, size_t size, Tessera__Envelope **env_out);
 
-//  Encode and send. `routing_id` (borrowed) is prepended for ROUTER sockets;
-//  NULL for DEALER. Returns TSR_OK, an encode error, or TSR_EUNREACHABLE when
-//  the send fails (ROUTER_MANDATORY: peer gone).
+//  Encode and send. `routing_id` (borrowed) is prepended on a ROUTER; NULL on
+//  any other socket (asserted). Never blocks: returns TSR_OK, an encode error,
+//  or TSR_EUNREACHABLE when the send fails (ROUTER_MANDATORY: peer gone; or
+//  the peer's queue is full).
 TSR_NODISCARD int tsr_msg_send(Tessera__Envelope *env, zsock_t *sock, zframe_t *routing_id);
 
-//  Receive one message and decode it. On a ROUTER (`routing_id_out` not NULL)
-//  the first frame is the routing id (*routing_id_out, caller owns). If
-//  `user_id_out` is not NULL it gets a copy of the ZAP User-Id (the peer's Z85
-//  public key) or NULL. The message is consumed even when decoding fails.
+//  Receive one message and decode it. On a ROUTER (`routing_id_out` not NULL;
+//  NULL on any other socket, asserted) the first frame is the routing id
+//  (*routing_id_out, caller owns). If `user_id_out` is not NULL it gets a copy
+//  of the ZAP User-Id (the peer's Z85 public key) or NULL. The message is
+//  consumed even when decoding fails; the routing id and User-Id are still
+//  returned then (to reply with an Error), except when the frame count is
+//  wrong (TSR_EPROTO, nothing returned). Blocks (up to ZMQ_RCVTIMEO);
+//  -errno (EAGAIN, EINTR, ETERM) when no message came.
 TSR_NODISCARD int tsr_msg_recv(zsock_t *sock, zframe_t **routing_id_out, char **user_id_out,
                                Tessera__Envelope **env_out);
 

@@ -14,11 +14,14 @@
 TSR_NODISCARD int tsr_pack_dir(const char *dir, const char *archive_path);
 
 //  Pack the listed paths (zlistx of char *, relative to `base`; directories
-//  recursively) into `archive_path`.
+//  recursively, parent directories included) into `archive_path`.
+//  TSR_EINVAL for an absolute path or one with "..".
 TSR_NODISCARD int tsr_pack_paths(const char *base, zlistx_t *relpaths, const char *archive_path);
 
 //  Unpack `archive_path` into `dest_dir` (must exist). Returns TSR_OK,
-//  TSR_EUNSAFE (a hostile entry: nothing of it written) or TSR_EARCHIVE.
+//  TSR_EUNSAFE (a hostile entry: nothing of it written; unpacking stops),
+//  TSR_EARCHIVE (corrupt archive) or -errno (unreadable archive, disk errors).
+//  Hard links and special files count as hostile.
 TSR_NODISCARD int tsr_pack_unpack(const char *archive_path, const char *dest_dir);
 
 #endif

@@ -12,15 +12,15 @@
 #include <sys/types.h>
 
 typedef struct {
-    const char *const *argv;   //  NULL-terminated; argv[0] searched in PATH
-    const char *const *envp;   //  NULL-terminated; NULL = inherit ours
-    const char *cwd;           //  NULL = ours
-    const char *stdout_path;   //  created/truncated; NULL = /dev/null
-    const char *stderr_path;   //  NULL = /dev/null; equal to stdout_path = one file
-    const tsr_cpuset_t *cpus;  //  NULL = inherit
-    const char *run_as_user;   //  NULL = ourselves; else (root only) via setpriv
-    uint64_t timeout_ms;       //  0 = none
-    uint64_t kill_grace_ms;    //  SIGTERM -> SIGKILL; 0 = 2000
+    const char *const *argv;  //  NULL-terminated; argv[0] searched in PATH
+    const char *const *envp;  //  NULL-terminated; NULL = inherit ours
+    const char *cwd;          //  NULL = ours
+    const char *stdout_path;  //  created/truncated; NULL = /dev/null
+    const char *stderr_path;  //  NULL = /dev/null; equal to stdout_path = one file
+    const tsr_cpuset_t *cpus; //  NULL = inherit
+    const char *run_as_user;  //  NULL = ourselves; else (root only) via setpriv
+    uint64_t timeout_ms;      //  0 = none
+    uint64_t kill_grace_ms;   //  SIGTERM -> SIGKILL; 0 = 2000
 } tsr_spawn_opts_t;
 
 typedef struct {
@@ -35,14 +35,26 @@ typedef struct {
 
 typedef struct _tsr_proc_t tsr_proc_t;
 
-//  Start the command. Returns TSR_OK with *proc_out set, or TSR_ESPAWN /
-//  -errno (command not found gives -ENOENT).
+//  Start the command. Paths in `opts` are relative to our working
+//  directory; all of `opts` is copied or used before returning. Returns
+//  TSR_OK with *proc_out set, or TSR_EINVAL (no argv, unknown run_as_user),
+//  TSR_ESPAWN / -errno (command not found gives -ENOENT, with no zombie
+//  left). Running as another user goes through setpriv, which reports a
+//  missing command as exit code 127 instead. Any thread: the affinity is set
+//  on the calling thread only, around the spawn.
 TSR_NODISCARD int tsr_spawn(const tsr_spawn_opts_t *opts, tsr_proc_t **proc_out);
 
 pid_t tsr_proc_pid(tsr_proc_t *self);
 
+//  A descriptor that becomes readable when the child exits (its pidfd), for
+//  a zloop_poller that then calls tsr_proc_poll; -1 if the kernel has no
+//  pidfds (poll on a timer instead). Borrowed: valid until destroy.
+int tsr_proc_fd(tsr_proc_t *self);
+
 //  Non-blocking: reap if exited (TSR_OK, *status_out filled), else enforce the
-//  timeout against `now_ms` (zclock_mono) and return -EAGAIN.
+//  timeout against `now_ms` (zclock_mono) and return -EAGAIN. When the child
+//  exits, whatever it left running in its process group is SIGKILLed. Once
+//  reaped, every call returns the same status.
 TSR_NODISCARD int tsr_proc_poll(tsr_proc_t *self, int64_t now_ms, tsr_proc_status_t *status_out);
 
 //  Block until exit (enforcing the timeout). Returns TSR_OK.

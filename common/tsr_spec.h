@@ -1,8 +1,10 @@
 /*  tsr_spec - `tessera.yml` job specifications (libyaml)
     A project with jobs; each job a command (list or string: a string runs via
-    `sh -c`), framework, env, timeout, threads, labels, needs, shards, retries,
-    workdir. Errors name file, line and column (`tessera.yml:12:5: unknown key
-    'shrads'`); `needs` must name existing jobs without cycles.
+    `sh -c`, and its framework is detected only when it is one plain command
+    line without shell syntax), framework, env, timeout, threads, labels,
+    needs, shards, retries, workdir. Errors name file, line and column
+    (`tessera.yml:12:5: unknown key 'shrads'`); `needs` must name existing
+    jobs without cycles.
 
         project: demo
         ignore: [build/, "*.o"]
@@ -24,17 +26,17 @@
 #include "tsr_common.h"
 
 typedef struct {
-    char *name;          //  owned
-    char *framework;     //  owned; "command", "pytest", "cargo", "npm"
-    zlistx_t *argv;      //  owned, of char *
-    zlistx_t *env;       //  owned, of char * "NAME=VALUE", in file order
-    uint32_t timeout_s;  //  0 = none
-    uint32_t threads;    //  >= 1
-    zlistx_t *labels;    //  owned, of char * "key=value"
-    zlistx_t *needs;     //  owned, of char * job names
-    uint32_t shards;     //  0 = auto
-    uint32_t retries;
-    char *workdir;       //  owned; "" = workspace root
+    char *name;         //  owned
+    char *framework;    //  owned; "command", "pytest", "cargo", "npm"; default detected
+    zlistx_t *argv;     //  owned, of char *
+    zlistx_t *env;      //  owned, of char * "NAME=VALUE", in file order
+    uint32_t timeout_s; //  0 = none
+    uint32_t threads;   //  >= 1
+    zlistx_t *labels;   //  owned, of char * "key=value"
+    zlistx_t *needs;    //  owned, of char * job names
+    uint32_t shards;    //  0 = auto; default auto for a test framework, 1 for "command"
+    uint32_t retries;   //  extra attempts of a failed shard
+    char *workdir;      //  owned; "" = workspace root
 } tsr_job_spec_t;
 
 typedef struct _tsr_spec_t tsr_spec_t;
@@ -47,12 +49,14 @@ void tsr_spec_destroy(tsr_spec_t **self_p);
 TSR_NODISCARD int tsr_spec_load(tsr_spec_t *self, const char *path, char **error_out);
 
 //  Parse YAML text; `name` is used in error messages in place of a path.
-TSR_NODISCARD int tsr_spec_parse(tsr_spec_t *self, const char *name, const char *text,
-                                 size_t size, char **error_out);
+//  Both loads replace the spec's project, ignore list and jobs, and only
+//  when the whole text is valid.
+TSR_NODISCARD int tsr_spec_parse(tsr_spec_t *self, const char *name, const char *text, size_t size,
+                                 char **error_out);
 
 //  Add one job made from a command line (`tessera run -- CMD`): framework
 //  detected from argv. The job is named "default" unless `name` is given.
-//  Returns TSR_OK or TSR_EINVAL (empty argv).
+//  Returns TSR_OK or TSR_EINVAL (empty argv, a bad or already used name).
 TSR_NODISCARD int tsr_spec_add_command(tsr_spec_t *self, const char *name, int argc,
                                        char *const *argv);
 

@@ -61,8 +61,11 @@ TSR_NODISCARD int tsr_tree_missing(tsr_cas_t *cas, const tsr_digest_t *root, zli
 
 //  Create the tree `root` under `dir` (created if missing; must be empty or
 //  absent) from blobs in `cas`: files with their modes, directories, symlinks.
-//  Entry names with '/', "." or ".." are refused (TSR_EUNSAFE).
-//  TSR_ENOTFOUND if a blob is missing.
+//  Entry names with '/', "." or ".." (or empty) are refused (TSR_EUNSAFE),
+//  checked for a whole Tree node before any of its entries is created.
+//  TSR_ENOTFOUND if a blob is missing; TSR_ECORRUPT if a Tree blob does not
+//  parse or is malformed (unsorted or duplicate names, unknown kind);
+//  -ENOTEMPTY if `dir` has entries. On failure `dir` holds a partial tree.
 TSR_NODISCARD int tsr_tree_materialise(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir);
 
 #endif

@@ -39,6 +39,11 @@ TSR_NODISCARD int tsr_coordinator_run(tsr_coordinator_t *self, zsock_t *pipe);
 //  zactor body: `args` is a const tsr_config_t *. Signals 0 when serving or
 //  a negative code if start failed. Pipe commands: "ENDPOINTS" -> replies
 //  [agents endpoint][clients endpoint][public key]; "RELOAD"; "$TERM".
+//  Also "STATUS" -> replies "i": TSR_OK, or why start failed (zactor_new
+//  drops the signal's status; after a failed start ENDPOINTS replies three
+//  empty strings and the actor waits for $TERM). "STATS" -> replies "88888":
+//  handshakes accepted, refused for an unknown key, for a key of the other
+//  endpoint, for not speaking CURVE, for another protocol failure.
 void tsr_coordinator_actor(zsock_t *pipe, void *args);
 
 #endif

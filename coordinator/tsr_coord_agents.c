@@ -1,0 +1,361 @@
+/*  tsr_coord_agents - the coordinator's agent channel
+    One dispatch table says which message is legal in which agent state:
+    NEW (no Hello yet: only Hello), READY and DRAINING. The sender is its
+    ZAP User-Id; any message pushes its liveness expiry. Sends Welcome,
+    Heartbeat, Assign, Cancel and Drain. Loop thread of the coordinator.    */
+#include "tsr_coord_internal.h"
+#include "tsr_dispatch.h"
+#include "tsr_planner.h"
+#include <inttypes.h>
+#include <string.h>
+
+static void
+s_string_free(void **item_p)
+{
+    free(*item_p);
+    *item_p = NULL;
+}
+
+static unsigned
+s_state(const tsr_registry_agent_t *agent)
+{
+    if (!agent)
+        return TSR_PEER_NEW;
+    return tsr_registry_agent_is_draining(agent) ? TSR_PEER_DRAINING : TSR_PEER_READY;
+}
+
+//  Send a message that is not a reply (req_id 0) to an agent
+static int
+s_send(tsr_coordinator_t *self, tsr_registry_agent_t *agent, Tessera__Envelope *env)
+{
+    int rc = tsr_msg_send(env, self->agents, agent->routing_id);
+    if (rc != TSR_OK)
+        tsr_log_debug("%s not delivered agent=%s: %s", tsr_msg_name(env->body_case), agent->id,
+                      tsr_strerror(rc));
+    return rc;
+}
+
+//  ---------------------------------------------------------------- handlers
+
+static int
+s_on_hello(void *server, void *peer, const Tessera__Envelope *env)
+{
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__Hello *hello = env->hello;
+    bool created = false;
+    tsr_registry_agent_t *agent = tsr_registry_hello(
+        self->registry, request->key, request->routing_id, hello, tsr_coord_now_mono(), &created);
+    request->agent = agent;
+    zlistx_t *cancel = tsr_lease_refs_new();
+    tsr_sched_hello(self->sched, agent->key, hello->in_flight, hello->n_in_flight,
+                    tsr_coord_now_wall(), cancel);
+
+    Tessera__Envelope reply = TESSERA__ENVELOPE__INIT;
+    Tessera__Welcome welcome = TESSERA__WELCOME__INIT;
+    welcome.agent_id = agent->id;
+    welcome.heartbeat_ivl_ms = self->config.heartbeat_ivl_ms;
+    welcome.liveness = self->config.liveness;
+    uint64_t *cancel_ids = (uint64_t *)zmalloc((zlistx_size(cancel) + 1) * sizeof(uint64_t));
+    for (tsr_lease_ref_t *ref = (tsr_lease_ref_t *)zlistx_first(cancel); ref;
+         ref = (tsr_lease_ref_t *)zlistx_next(cancel))
+        cancel_ids[welcome.n_cancel++] = ref->attempt_id;
+    welcome.cancel = cancel_ids;
+    reply.body_case = TESSERA__ENVELOPE__BODY_WELCOME;
+    reply.welcome = &welcome;
+    (void)tsr_coord_reply(request, &reply);
+
+    tsr_log_info("agent %s agent=%s name=%s version=%s slots=%u in_flight=%zu cancelled=%zu",
+                 created ? "joined" : "re-registered", agent->id, agent->name, agent->version,
+                 agent->slots, hello->n_in_flight, welcome.n_cancel);
+    free(cancel_ids);
+    zlistx_destroy(&cancel);
+    return TSR_OK;
+}
+
+static int
+s_on_heartbeat(void *server, void *peer, const Tessera__Envelope *env)
+{
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    bool was_draining = tsr_registry_agent_is_draining(request->agent);
+    tsr_registry_heartbeat(self->registry, request->agent, env->heartbeat);
+    if (!was_draining && tsr_registry_agent_is_draining(request->agent))
+        tsr_log_info("agent draining agent=%s name=%s running=%u", request->agent->id,
+                     request->agent->name, request->agent->running);
+    return TSR_OK;
+}
+
+static int
+s_on_progress(void *server, void *peer, const Tessera__Envelope *env)
+{
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__Progress *progress = env->progress;
+    if (tsr_sched_progress(self->sched, request->key, progress, tsr_coord_now_wall()) != TSR_OK)
+        tsr_log_info("ignoring progress of attempt=%" PRIu64 " agent=%s: lease not current",
+                     progress->attempt_id, request->agent->id);
+    else
+        tsr_log_debug("attempt started attempt=%" PRIu64 " agent=%s cpus=%zu", progress->attempt_id,
+                      request->agent->id, progress->n_cpus);
+    return TSR_OK;
+}
+
+static int
+s_on_result(void *server, void *peer, const Tessera__Envelope *env)
+{
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__Result *result = env->result;
+    tsr_attempt_t *attempt = tsr_sched_attempt(self->sched, result->attempt_id);
+    char shard_id[512] = "?";
+    if (attempt)
+        tsr_shard_id(attempt->shard, shard_id, sizeof shard_id);
+    if (tsr_sched_result(self->sched, request->key, result, tsr_coord_now_wall()) != TSR_OK) {
+        //  Its lease expired and the shard moved on, or the run was cancelled
+        tsr_log_info("ignoring result of attempt=%" PRIu64 " agent=%s: lease not current",
+                     result->attempt_id, request->agent->id);
+        return TSR_OK;
+    }
+    tsr_log_debug("result attempt=%" PRIu64 " shard=%s agent=%s outcome=%s exit=%d ms=%" PRIu64,
+                  result->attempt_id, shard_id, request->agent->id,
+                  tsr_outcome_name(tsr_sched_outcome(result)), result->exit_code,
+                  result->duration_ms);
+    return TSR_OK;
+}
+
+static int
+s_on_bye(void *server, void *peer, const Tessera__Envelope *env)
+{
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__Bye *bye = env->bye;
+    tsr_registry_agent_t *agent = request->agent;
+    uint64_t now_ms = tsr_coord_now_wall();
+    tsr_sched_hand_back(self->sched, agent->key, bye->handed_back, bye->n_handed_back, now_ms);
+    char reason[128];
+    snprintf(reason, sizeof reason, "agent %s left", agent->name);
+    size_t lost = tsr_sched_agent_lost(self->sched, agent->key, reason, now_ms);
+    tsr_log_info("agent left agent=%s name=%s handed_back=%zu lost=%zu", agent->id, agent->name,
+                 bye->n_handed_back, lost);
+    tsr_registry_remove(self->registry, agent->key);
+    request->agent = NULL;
+    return TSR_OK;
+}
+
+static int
+s_on_blob_query(void *server, void *peer, const Tessera__Envelope *env)
+{
+    (void)server;
+    return tsr_coord_blobs_query((tsr_coord_request_t *)peer, env->blob_query);
+}
+
+static int
+s_on_blob_get(void *server, void *peer, const Tessera__Envelope *env)
+{
+    (void)server;
+    return tsr_coord_blobs_get((tsr_coord_request_t *)peer, env->blob_get);
+}
+
+#define TSR_WELCOMED (TSR_PEER_READY | TSR_PEER_DRAINING)
+
+static const tsr_dispatch_row_t s_agent_rows[] = {
+    {TESSERA__ENVELOPE__BODY_HELLO, TSR_PEER_ANY, s_on_hello},
+    {TESSERA__ENVELOPE__BODY_HEARTBEAT, TSR_WELCOMED, s_on_heartbeat},
+    {TESSERA__ENVELOPE__BODY_PROGRESS, TSR_WELCOMED, s_on_progress},
+    {TESSERA__ENVELOPE__BODY_RESULT, TSR_WELCOMED, s_on_result},
+    {TESSERA__ENVELOPE__BODY_BYE, TSR_WELCOMED, s_on_bye},
+    {TESSERA__ENVELOPE__BODY_BLOB_QUERY, TSR_WELCOMED, s_on_blob_query},
+    {TESSERA__ENVELOPE__BODY_BLOB_GET, TSR_WELCOMED, s_on_blob_get},
+};
+
+//  ---------------------------------------------------------------- reader
+
+static void
+s_handle_one(tsr_coordinator_t *self)
+{
+    zframe_t *routing_id = NULL;
+    char *key = NULL;
+    Tessera__Envelope *env = NULL;
+    int rc = tsr_msg_recv(self->agents, &routing_id, &key, &env);
+    tsr_coord_request_t request = {
+        .coordinator = self, .socket = self->agents, .routing_id = routing_id, .key = key};
+    if (!routing_id || !key) {
+        tsr_log_warn("dropping a message without routing id or ZAP identity on the agents "
+                     "endpoint");
+        goto out;
+    }
+    request.agent = tsr_registry_lookup(self->registry, key);
+    char short_id[9];
+    snprintf(short_id, sizeof short_id, "%.8s", key);
+    if (rc != TSR_OK) {
+        tsr_log_warn("bad message from agent=%s: %s", short_id, tsr_strerror(rc));
+        tsr_coord_reply_error(&request, rc, NULL);
+        goto out;
+    }
+    request.req_id = env->req_id;
+    if (request.agent)
+        tsr_registry_touch(self->registry, request.agent, routing_id, tsr_coord_now_mono());
+    tsr_log_debug("%s from agent=%s", tsr_msg_name(env->body_case), short_id);
+    rc = tsr_dispatch(s_agent_rows, TSR_DISPATCH_ROWS(s_agent_rows), s_state(request.agent), self,
+                      &request, env);
+    if (rc == TSR_ESTATE && !request.agent && env->body_case == TESSERA__ENVELOPE__BODY_RESULT)
+        //  An agent we forgot (its leases expired): whatever it ran is not current
+        tsr_log_info("ignoring result of attempt=%" PRIu64 " from unknown agent=%s: lease not "
+                     "current; asking for Hello",
+                     env->result->attempt_id, short_id);
+    else if (rc == TSR_ESTATE && !request.agent)
+        //  Usually after our restart: the agent answers with Hello
+        tsr_log_info("%s from unknown agent=%s: asking for Hello", tsr_msg_name(env->body_case),
+                     short_id);
+    else if (rc != TSR_OK)
+        tsr_log_warn("refused %s from agent=%s: %s", tsr_msg_name(env->body_case), short_id,
+                     tsr_strerror(rc));
+    if (rc != TSR_OK && !request.replied)
+        tsr_coord_reply_error(&request, rc, request.error_text);
+out:
+    tsr_msg_destroy(&env);
+    zstr_free(&key);
+    zframe_destroy(&routing_id);
+}
+
+int
+tsr_coord_agents_readable(zloop_t *loop, zsock_t *socket, void *arg)
+{
+    (void)loop;
+    tsr_coordinator_t *self = (tsr_coordinator_t *)arg;
+    //  A batch per wake-up, then one save for all of it
+    for (int count = 0; count < TSR_COORD_BATCH && (zsock_events(socket) & ZMQ_POLLIN); count++)
+        s_handle_one(self);
+    tsr_coord_after(self);
+    return 0;
+}
+
+//  ---------------------------------------------------------------- sending
+
+void
+tsr_coord_agents_heartbeat(tsr_coordinator_t *self)
+{
+    assert(self);
+    uint64_t now_mono = tsr_coord_now_mono();
+    uint64_t now_wall = tsr_coord_now_wall();
+    zlistx_t *expired = zlistx_new();
+    zlistx_set_destructor(expired, s_string_free);
+    tsr_registry_expired(self->registry, now_mono, expired);
+    for (const char *key = (const char *)zlistx_first(expired); key;
+         key = (const char *)zlistx_next(expired)) {
+        tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, key);
+        char reason[256];
+        snprintf(reason, sizeof reason, "agent %s lost: silent for %" PRIu64 " ms", agent->name,
+                 now_mono - agent->last_seen_ms);
+        size_t requeued = tsr_sched_agent_lost(self->sched, key, reason, now_wall);
+        tsr_log_warn("agent lost agent=%s name=%s silent_ms=%" PRIu64 " requeued=%zu", agent->id,
+                     agent->name, now_mono - agent->last_seen_ms, requeued);
+        tsr_registry_remove(self->registry, key);
+    }
+    zlistx_destroy(&expired);
+
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    Tessera__Heartbeat heartbeat = TESSERA__HEARTBEAT__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &heartbeat;
+    for (tsr_registry_agent_t *agent = tsr_registry_first(self->registry); agent;
+         agent = tsr_registry_next(self->registry))
+        (void)s_send(self, agent, &env); //  an agent we cannot reach expires on its own
+}
+
+//  Send one Assign; false if the agent cannot be reached
+static bool
+s_assign(tsr_coordinator_t *self, tsr_registry_agent_t *agent, const tsr_attempt_t *attempt)
+{
+    const tsr_shard_t *shard = attempt->shard;
+    const tsr_run_t *run = shard->job->run;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    Tessera__Assign assign = TESSERA__ASSIGN__INIT;
+    Tessera__Digest workspace = TESSERA__DIGEST__INIT;
+    tsr_planner_assign(shard, &assign);
+    assign.attempt_id = attempt->id;
+    assign.run_id = run->id;
+    tsr_msg_digest_set(&workspace, &run->workspace);
+    assign.workspace = &workspace;
+    env.body_case = TESSERA__ENVELOPE__BODY_ASSIGN;
+    env.assign = &assign;
+    char shard_id[512];
+    tsr_shard_id(shard, shard_id, sizeof shard_id);
+    tsr_log_debug("assign attempt=%" PRIu64 " run=%s shard=%s agent=%s threads=%u", attempt->id,
+                  run->id, shard_id, agent->id, attempt->threads);
+    return s_send(self, agent, &env) == TSR_OK;
+}
+
+void
+tsr_coord_agents_dispatch(tsr_coordinator_t *self)
+{
+    assert(self);
+    if (tsr_sched_queued(self->sched) == 0)
+        return;
+    uint64_t now_ms = tsr_coord_now_wall();
+    zlistx_t *attempts = zlistx_new();
+    zlistx_t *unreachable = zlistx_new();
+    zlistx_set_destructor(unreachable, s_string_free);
+    for (tsr_registry_agent_t *agent = tsr_registry_first(self->registry); agent;
+         agent = tsr_registry_next(self->registry)) {
+        if (tsr_registry_agent_free_slots(agent) == 0)
+            continue;
+        zlistx_purge(attempts);
+        tsr_sched_fill(self->sched, agent, now_ms, attempts);
+        for (tsr_attempt_t *attempt = (tsr_attempt_t *)zlistx_first(attempts); attempt;
+             attempt = (tsr_attempt_t *)zlistx_next(attempts))
+            if (!s_assign(self, agent, attempt)) {
+                zlistx_add_end(unreachable, strdup(agent->key));
+                break;
+            }
+    }
+    //  The Assign did not leave: the agent's connection is gone, so its leases are too
+    for (const char *key = (const char *)zlistx_first(unreachable); key;
+         key = (const char *)zlistx_next(unreachable)) {
+        tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, key);
+        char reason[256];
+        snprintf(reason, sizeof reason, "agent %s unreachable", agent->name);
+        size_t requeued = tsr_sched_agent_lost(self->sched, key, reason, now_ms);
+        tsr_log_warn("agent unreachable agent=%s name=%s requeued=%zu", agent->id, agent->name,
+                     requeued);
+        tsr_registry_remove(self->registry, key);
+    }
+    zlistx_destroy(&attempts);
+    zlistx_destroy(&unreachable);
+}
+
+void
+tsr_coord_agents_cancel(tsr_coordinator_t *self, zlistx_t *refs)
+{
+    assert(self);
+    assert(refs);
+    for (tsr_lease_ref_t *ref = (tsr_lease_ref_t *)zlistx_first(refs); ref;
+         ref = (tsr_lease_ref_t *)zlistx_next(refs)) {
+        tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, ref->agent_key);
+        if (!agent)
+            continue; //  it lists the attempt in its next Hello and is told to cancel then
+        Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+        Tessera__Cancel cancel = TESSERA__CANCEL__INIT;
+        uint64_t attempt_id = ref->attempt_id;
+        cancel.attempt_ids = &attempt_id;
+        cancel.n_attempt_ids = 1;
+        env.body_case = TESSERA__ENVELOPE__BODY_CANCEL;
+        env.cancel = &cancel;
+        tsr_log_debug("cancel attempt=%" PRIu64 " agent=%s", attempt_id, agent->id);
+        (void)s_send(self, agent, &env);
+    }
+}
+
+void
+tsr_coord_agents_drain(tsr_coordinator_t *self, tsr_registry_agent_t *agent, bool drain)
+{
+    assert(self);
+    assert(agent);
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    Tessera__Drain message = TESSERA__DRAIN__INIT;
+    message.drain = drain;
+    env.body_case = TESSERA__ENVELOPE__BODY_DRAIN;
+    env.drain = &message;
+    (void)s_send(self, agent, &env);
+}

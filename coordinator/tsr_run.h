@@ -1,0 +1,131 @@
+/*  tsr_run - a run as the coordinator holds it: jobs, shards, events
+    The data model shared by the scheduler (which changes it), the run store
+    (which saves and restores it) and the client channel (which reports it):
+    a run has jobs (a copy of each JobSpec), a job has shards, a shard has an
+    outcome once done. Events are numbered per run from 1 and kept in memory.
+    Pure data and formatting: no sockets, no clock (times are wall-clock ms
+    passed in, since they are persisted). Loop thread of the coordinator.     */
+#ifndef TSR_RUN_H
+#define TSR_RUN_H
+
+#include "tessera.pb-c.h"
+#include "tsr_common.h"
+#include "tsr_digest.h"
+
+//  Bytes of a shard's output tail kept per event.
+#define TSR_RUN_TAIL_BYTES 4096
+
+typedef enum {
+    TSR_SHARD_WAITING = 0, //  its job's needs have not all passed yet
+    TSR_SHARD_QUEUED = 1,  //  waiting for free slots
+    TSR_SHARD_RUNNING = 2, //  an attempt holds a lease on an agent
+    TSR_SHARD_DONE = 3,    //  outcome is final
+} tsr_shard_state_t;
+
+typedef struct _tsr_run_t tsr_run_t;
+typedef struct _tsr_job_t tsr_job_t;
+
+typedef struct {
+    tsr_job_t *job;            //  borrowed (owner: the job)
+    uint32_t index;            //  0-based, TSR_SHARD_INDEX
+    tsr_shard_state_t state;   //  see tsr_shard_state_t
+    Tessera__Outcome outcome;  //  final outcome once DONE, else OUTCOME_UNKNOWN
+    uint32_t attempts;         //  attempts started (assigned)
+    uint32_t infra_failures;   //  requeues counted against max_infra_retries
+    uint32_t command_failures; //  failed runs that were retried (JobSpec.retries)
+    bool flaky;                //  passed after a failed run
+    uint64_t attempt_id;       //  current attempt while RUNNING, else 0
+    char *agent_key;           //  owned; agent of the current or last attempt; NULL if none
+    char *agent_name;          //  owned; its display name; NULL if none
+    uint64_t duration_ms;      //  of the attempt that decided the outcome
+    char *text;                //  owned; why it ended ERROR/SKIPPED/CANCELLED; NULL if none
+    void *queue_handle;        //  the scheduler's queue entry while QUEUED, else NULL
+} tsr_shard_t;
+
+struct _tsr_job_t {
+    tsr_run_t *run;           //  borrowed (owner of this job)
+    uint32_t index;           //  position in the run
+    Tessera__JobSpec *spec;   //  owned; a copy of the submitted spec
+    tsr_shard_t *shards;      //  owned array of shard_count
+    uint32_t shard_count;     //  >= 1
+    uint32_t threads;         //  slots per attempt: spec->threads, at least 1
+    bool finished;            //  all shards DONE and JOB_FINISHED emitted
+    Tessera__Outcome outcome; //  PASSED if every shard passed, once finished
+};
+
+struct _tsr_run_t {
+    char *id;                //  owned; "run-<seq>"
+    uint64_t seq;            //  creation order, from 1 (queue order across runs)
+    char *client_uuid;       //  owned; Submit.client_uuid ("" if none)
+    char *project;           //  owned; Submit.project
+    tsr_digest_t workspace;  //  root tree of the uploaded workspace
+    bool no_cache;           //  Submit.no_cache
+    uint64_t uploaded_bytes; //  what the client uploaded, for the summary
+    tsr_job_t **jobs;        //  owned array of job_count owned jobs
+    uint32_t job_count;      //  jobs in submit order
+    uint64_t created_ms;     //  wall clock
+    uint64_t finished_ms;    //  wall clock; 0 while not finished
+    bool cancelled;          //  CancelRun received
+    bool finished;           //  every shard DONE, RUN_FINISHED emitted
+    zlistx_t *events;        //  owned; Tessera__Event * (owned), seq ascending
+    uint64_t event_seq;      //  last event number given out
+    bool dirty;              //  changed since the store last saved it
+};
+
+//  Create an empty run (no jobs). Strings are copied; NULL counts as "".
+tsr_run_t *tsr_run_new(const char *id, uint64_t seq, const char *client_uuid, const char *project,
+                       const tsr_digest_t *workspace, uint64_t created_ms);
+void tsr_run_destroy(tsr_run_t **self_p);
+
+//  Append a job: copies `spec`, creates `shard_count` (>= 1) shards in state
+//  WAITING. Returns the job (borrowed).
+tsr_job_t *tsr_run_add_job(tsr_run_t *self, const Tessera__JobSpec *spec, uint32_t shard_count);
+
+//  The job with this name, or NULL.
+tsr_job_t *tsr_run_job(tsr_run_t *self, const char *name);
+
+//  Append an event; `shard` (may be NULL) sets job/shard_index/shard_count,
+//  `agent`, `text` and `tail` may be NULL. The tail is cut to its last
+//  TSR_RUN_TAIL_BYTES. Returns the event's seq. Marks the run dirty.
+uint64_t tsr_run_event(tsr_run_t *self, Tessera__Event__Kind kind, const tsr_shard_t *shard,
+                       Tessera__Outcome outcome, uint64_t duration_ms, const char *agent,
+                       const uint8_t *tail, size_t tail_bytes, const char *text);
+
+//  Like tsr_run_event for a job-level event (JOB_FINISHED).
+uint64_t tsr_run_job_event(tsr_run_t *self, Tessera__Event__Kind kind, const tsr_job_t *job,
+                           Tessera__Outcome outcome, const char *text);
+
+//  Events with seq > after_seq still in memory, at most `max`, into
+//  `events_out` (borrowed pointers, appended; the list must have no destructor).
+void tsr_run_events_after(tsr_run_t *self, uint64_t after_seq, size_t max, zlistx_t *events_out);
+
+//  Drop the events kept in memory (old finished runs); numbering continues.
+void tsr_run_forget_events(tsr_run_t *self);
+
+//  Every shard of the job is DONE.
+bool tsr_job_is_done(const tsr_job_t *job);
+
+//  A finished job's outcome: PASSED if every shard passed, else FAILED (a
+//  shard failed, timed out or crashed), ERROR, CANCELLED or SKIPPED.
+Tessera__Outcome tsr_job_outcome(const tsr_job_t *job);
+
+//  "queued", "running", "passed", "failed", "cancelled" or "error".
+const char *tsr_run_status(const tsr_run_t *self);
+
+//  Shard id in results: "JOB" for a one-shard job, else "JOB/I". Into `id`.
+void tsr_shard_id(const tsr_shard_t *shard, char *id, size_t size);
+
+//  "passed", "failed", "error", "skipped", "timed_out", "crashed", "cancelled", ...
+const char *tsr_outcome_name(Tessera__Outcome outcome);
+
+//  Fill `summary` (allocated members; free with tsr_run_summary_clear). With
+//  `with_results` every shard gets a ShardSummary. `now_ms` (wall) measures a
+//  run still in progress.
+void tsr_run_summary(const tsr_run_t *self, uint64_t now_ms, bool with_results,
+                     Tessera__RunSummary *summary);
+void tsr_run_summary_clear(Tessera__RunSummary *summary);
+
+//  Deep copy of a JobSpec (free with tessera__job_spec__free_unpacked(copy, NULL)).
+Tessera__JobSpec *tsr_run_spec_copy(const Tessera__JobSpec *spec);
+
+#endif

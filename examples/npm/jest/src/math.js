@@ -1,0 +1,2 @@
+// The code under test.
+exports.add = (a, b) => a + b;

@@ -1,0 +1,2 @@
+// Not a test file: node --test must not run it.
+throw new Error('notatest.js was run as a test');

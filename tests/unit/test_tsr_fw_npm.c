@@ -1,0 +1,521 @@
+/*  Unit tests for tsr_fw_npm: runner detection from commands and
+    package.json, node 20's test-file rules, the parsers on captured output
+    of our reporters under node 20, jest 29 and mocha 10
+    (tests/unit/fixtures/npm, from examples/npm), bad input, and the
+    procedures on copies of examples/npm: node --test (no install), jest and
+    mocha (`npm ci` once per lock file into a cache that outlives the test,
+    from the npm cache when it can; skipped when the registry is out of
+    reach). Shards give the same results as one run.   */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tsr_fw_io.h"
+#include "tsr_fw_npm.h"
+#include "tsr_fw_testctx.h"
+
+#define FIXTURES TSR_SOURCE_DIR "/tests/unit/fixtures/npm"
+#define EXAMPLES TSR_SOURCE_DIR "/examples/npm"
+
+static char *
+s_temp_file(const char *text)
+{
+    char *path = strdup("/tmp/tsr-fw-npm-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(tsr_fw_file_write(path, text), TSR_OK);
+    return path;
+}
+
+static void
+s_remove(char **path_p)
+{
+    unlink(*path_p);
+    free(*path_p);
+    *path_p = NULL;
+}
+
+static Tessera__Outcome
+s_outcome(tsr_results_t *results, const char *id)
+{
+    const tsr_test_result_t *result = tsr_results_find(results, id);
+    if (!result)
+        fail_msg("no result for %s", id);
+    return result->outcome;
+}
+
+static void
+s_assert_list(zlistx_t *list, const char *const *expected)
+{
+    size_t count = 0;
+    for (const char *item = (const char *)zlistx_first(list); item;
+         item = (const char *)zlistx_next(list), count++) {
+        if (!expected[count])
+            fail_msg("unexpected extra item %s", item);
+        assert_string_equal(item, expected[count]);
+    }
+    assert_null(expected[count]);
+}
+
+//  ------------------------------------------------------------------------
+//  Runner detection
+
+static tsr_fw_npm_cmd_t *
+s_cmd(const char *const *argv, const char *package_json, tsr_fw_npm_runner_t runner)
+{
+    tsr_fw_npm_cmd_t *cmd = NULL;
+    assert_int_equal(tsr_fw_npm_cmd_parse(argv, package_json, &cmd), TSR_OK);
+    assert_int_equal(cmd->runner, runner);
+    return cmd;
+}
+
+static void
+test_npm_cmd_parse_reads_direct_commands(void **state)
+{
+    (void)state;
+    tsr_fw_npm_cmd_t *cmd =
+        s_cmd((const char *const[]){"npx", "jest", "--ci", NULL}, NULL, TSR_FW_NPM_JEST);
+    s_assert_list(cmd->args, (const char *const[]){"--ci", NULL});
+    tsr_fw_npm_cmd_destroy(&cmd);
+    assert_null(cmd);
+
+    cmd = s_cmd((const char *const[]){"/usr/bin/node", "--test", "test/", NULL}, NULL,
+                TSR_FW_NPM_NODE);
+    s_assert_list(cmd->args, (const char *const[]){"--test", "test/", NULL});
+    assert_string_equal(cmd->node, "/usr/bin/node");
+    tsr_fw_npm_cmd_destroy(&cmd);
+
+    cmd = s_cmd((const char *const[]){"./node_modules/.bin/mocha", "-R", "dot", NULL}, NULL,
+                TSR_FW_NPM_MOCHA);
+    assert_string_equal(cmd->node, "node");
+    tsr_fw_npm_cmd_destroy(&cmd);
+
+    const char *const *unknown[] = {
+        (const char *const[]){"node", "index.js", NULL},
+        (const char *const[]){"make", "test", NULL},
+        (const char *const[]){"npx", NULL},
+        (const char *const[]){NULL},
+    };
+    for (size_t index = 0; index < sizeof unknown / sizeof unknown[0]; index++) {
+        assert_int_equal(tsr_fw_npm_cmd_parse(unknown[index], NULL, &cmd), TSR_ECONFIG);
+        assert_null(cmd);
+    }
+}
+
+static void
+test_npm_cmd_parse_reads_the_test_script(void **state)
+{
+    (void)state;
+    const char *const npm_test[] = {"npm", "test", NULL};
+    tsr_fw_npm_cmd_t *cmd = s_cmd(
+        npm_test, "{\"scripts\": {\"test\": \"NODE_ENV=test jest --coverage\"}}", TSR_FW_NPM_JEST);
+    s_assert_list(cmd->args, (const char *const[]){"--coverage", NULL});
+    s_assert_list(cmd->env, (const char *const[]){"NODE_ENV=test", NULL});
+    tsr_fw_npm_cmd_destroy(&cmd);
+
+    //  Arguments after "--" go to the script; quotes keep globs for the runner
+    cmd = s_cmd((const char *const[]){"npm", "run", "test", "--", "--bail", NULL},
+                "{\"scripts\": {\"test\": \"cross-env CI=1 mocha 'test/**/*.spec.js'\"}}",
+                TSR_FW_NPM_MOCHA);
+    s_assert_list(cmd->args, (const char *const[]){"test/**/*.spec.js", "--bail", NULL});
+    s_assert_list(cmd->env, (const char *const[]){"CI=1", NULL});
+    tsr_fw_npm_cmd_destroy(&cmd);
+
+    cmd = s_cmd(npm_test, "{\"scripts\": {\"test\": \"node --test\"}}", TSR_FW_NPM_NODE);
+    s_assert_list(cmd->args, (const char *const[]){"--test", NULL});
+    tsr_fw_npm_cmd_destroy(&cmd);
+
+    cmd = s_cmd(npm_test, "{\"scripts\": {\"test\": \"vitest run\"}}", TSR_FW_NPM_VITEST);
+    tsr_fw_npm_cmd_destroy(&cmd);
+
+    //  Not a plain command (or command substitution): the dependencies decide
+    cmd = s_cmd(npm_test,
+                "{\"scripts\": {\"test\": \"npm run build && jest\"},"
+                " \"devDependencies\": {\"jest\": \"29\"}}",
+                TSR_FW_NPM_JEST);
+    assert_int_equal(zlistx_size(cmd->args), 0);
+    tsr_fw_npm_cmd_destroy(&cmd);
+    cmd = s_cmd(npm_test,
+                "{\"scripts\": {\"test\": \"$(touch /tmp/tsr-pwned) mocha\"},"
+                " \"dependencies\": {\"mocha\": \"10\"}}",
+                TSR_FW_NPM_MOCHA);
+    tsr_fw_npm_cmd_destroy(&cmd);
+    assert_int_not_equal(access("/tmp/tsr-pwned", F_OK), 0);
+
+    assert_int_equal(tsr_fw_npm_cmd_parse(npm_test, NULL, &cmd), TSR_ECONFIG);
+    assert_int_equal(tsr_fw_npm_cmd_parse(npm_test, "{\"scripts\": {\"test\": \"make\"}}", &cmd),
+                     TSR_ECONFIG);
+    assert_int_equal(tsr_fw_npm_cmd_parse(npm_test, "{\"scripts\": ", &cmd), TSR_EPARSE);
+    assert_int_equal(tsr_fw_npm_cmd_parse(npm_test, "[1, 2]", &cmd), TSR_EPARSE);
+    assert_null(cmd);
+}
+
+//  ------------------------------------------------------------------------
+//  node --test files
+
+static void
+test_npm_node_test_files_follow_node_rules(void **state)
+{
+    (void)state;
+    const char *workdir = EXAMPLES "/node-test";
+    zlistx_t *files = tsr_fw_strlist_new();
+    assert_int_equal(tsr_fw_npm_node_test_files(workdir, NULL, files), TSR_OK);
+    //  test/ holds any .js; elsewhere names decide; lib/notatest.js is out
+    s_assert_list(files, (const char *const[]){"lib/strings-test.cjs", "test/helpers.js",
+                                               "test/math.test.js", "test/special.test.mjs", NULL});
+
+    zlistx_t *args = tsr_fw_strlist_new();
+    tsr_fw_strlist_addf(args, "--test");
+    tsr_fw_strlist_addf(args, "--test-name-pattern");
+    tsr_fw_strlist_addf(args, "lib");
+    tsr_fw_strlist_addf(args, "lib");
+    zlistx_purge(files);
+    assert_int_equal(tsr_fw_npm_node_test_files(workdir, args, files), TSR_OK);
+    s_assert_list(files, (const char *const[]){"lib/strings-test.cjs", NULL});
+
+    //  A file named on the command line runs whatever its name
+    zlistx_purge(args);
+    tsr_fw_strlist_addf(args, "--test");
+    tsr_fw_strlist_addf(args, "lib/math.js");
+    zlistx_purge(files);
+    assert_int_equal(tsr_fw_npm_node_test_files(workdir, args, files), TSR_OK);
+    s_assert_list(files, (const char *const[]){"lib/math.js", NULL});
+
+    tsr_fw_strlist_addf(args, "no/such/dir");
+    zlistx_purge(files);
+    assert_int_equal(tsr_fw_npm_node_test_files(workdir, args, files), -ENOENT);
+    zlistx_destroy(&args);
+    zlistx_destroy(&files);
+}
+
+//  ------------------------------------------------------------------------
+//  Parsers
+
+static void
+test_npm_parse_file_list_reads_jest_list(void **state)
+{
+    (void)state;
+    zlistx_t *files = tsr_fw_strlist_new();
+    assert_int_equal(
+        tsr_fw_npm_parse_file_list(FIXTURES "/jest-list.json", "/work/example/jest", files),
+        TSR_OK);
+    s_assert_list(files,
+                  (const char *const[]){"__tests__/special.test.js", "__tests__/math.test.js",
+                                        "__tests__/argv.test.js", NULL});
+    const char *bad[] = {"", "{\"a\": 1}", "[\"a\", 2]", "[\"a\""};
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
+        char *path = s_temp_file(bad[index]);
+        zlistx_purge(files);
+        assert_int_equal(tsr_fw_npm_parse_file_list(path, "/w", files), TSR_EPARSE);
+        assert_int_equal(zlistx_size(files), 0);
+        s_remove(&path);
+    }
+    zlistx_destroy(&files);
+}
+
+static void
+test_npm_parse_event_files_reads_a_mocha_dry_run(void **state)
+{
+    (void)state;
+    zlistx_t *files = tsr_fw_strlist_new();
+    assert_int_equal(
+        tsr_fw_npm_parse_event_files(FIXTURES "/mocha-dry-run.jsonl", "/work/example/mocha", files),
+        TSR_OK);
+    s_assert_list(files, (const char *const[]){"test/math.spec.js", "test/special.spec.js",
+                                               "test/unit/strings.spec.js", NULL});
+    zlistx_destroy(&files);
+}
+
+static void
+test_npm_parse_events_reads_node_test(void **state)
+{
+    (void)state;
+    tsr_results_t *results = tsr_results_new();
+    assert_int_equal(
+        tsr_fw_npm_parse_events(FIXTURES "/node-events.jsonl", "/work/example/node-test", results),
+        TSR_OK);
+    assert_int_equal(tsr_results_size(results), 12); //  suites left out
+    assert_int_equal(s_outcome(results, "test/math.test.js::adds"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_non_null(strstr(tsr_results_find(results, "test/math.test.js::fails")->message,
+                           "arithmetic is broken"));
+    assert_int_equal(s_outcome(results, "test/math.test.js::skipped"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::div > by zero > throws"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "lib/strings-test.cjs::upper"), TESSERA__OUTCOME__PASSED);
+    assert_true(tsr_results_find(results, "test/special.test.mjs::slow")->duration_ms >= 190);
+    tsr_results_destroy(&results);
+
+    //  Files that died: their own ERROR result; an empty file: PASSED
+    results = tsr_results_new();
+    assert_int_equal(tsr_fw_npm_parse_events(FIXTURES "/node-events-crashed.jsonl",
+                                             "/work/example/node-test", results),
+                     TSR_OK);
+    assert_int_equal(tsr_results_size(results), 4);
+    assert_int_equal(s_outcome(results, "test/special.test.mjs"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(s_outcome(results, "test/syntax.test.js"), TESSERA__OUTCOME__ERROR);
+    assert_non_null(
+        strstr(tsr_results_find(results, "test/syntax.test.js")->message, "SyntaxError"));
+    assert_int_equal(s_outcome(results, "test/empty.test.js"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "test/helpers.js::helpers load"), TESSERA__OUTCOME__PASSED);
+    tsr_results_destroy(&results);
+}
+
+static void
+test_npm_parse_events_reads_jest_and_mocha(void **state)
+{
+    (void)state;
+    tsr_results_t *results = tsr_results_new();
+    assert_int_equal(
+        tsr_fw_npm_parse_events(FIXTURES "/jest-events.jsonl", "/work/example/jest", results),
+        TSR_OK);
+    assert_int_equal(tsr_results_size(results), 11);
+    assert_int_equal(s_outcome(results, "__tests__/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(s_outcome(results, "__tests__/math.test.js::nested > deeper > adds"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "__tests__/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
+    //  A file that does not exist fails as a file
+    assert_int_equal(s_outcome(results, "__tests__/missing.test.js"), TESSERA__OUTCOME__ERROR);
+    assert_null(tsr_results_find(results, "__tests__/math.test.js"));
+    tsr_results_destroy(&results);
+
+    results = tsr_results_new();
+    assert_int_equal(
+        tsr_fw_npm_parse_events(FIXTURES "/mocha-events.jsonl", "/work/example/mocha", results),
+        TSR_OK);
+    assert_int_equal(tsr_results_size(results), 11);
+    assert_int_equal(s_outcome(results, "test/math.spec.js::math > pending without a body"),
+                     TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(s_outcome(results, "test/unit/strings.spec.js::broken setup > \"before all\" "
+                                        "hook for \"never runs\""),
+                     TESSERA__OUTCOME__FAILED);
+    assert_int_equal(s_outcome(results, "test/special.spec.js::special > slow"),
+                     TESSERA__OUTCOME__PASSED);
+    tsr_results_destroy(&results);
+}
+
+static void
+test_npm_parse_events_rejects_foreign_lines(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "{\"file\": \"/w/a.js\", \"name\": \"t\", \"outcome\": \"passed\"}\n", //  no kind
+        "{\"file\": \"/w/a.js\", \"name\": \"t\", \"kind\": \"test\", \"outcome\": \"great\"}\n",
+        "{\"file\": \"/w/a.js\", \"kind\": \"test\", \"outcome\": \"passed\"}\n", //  no name
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
+        char *path = s_temp_file(bad[index]);
+        tsr_results_t *results = tsr_results_new();
+        assert_int_equal(tsr_fw_npm_parse_events(path, "/w", results), TSR_EPARSE);
+        tsr_results_destroy(&results);
+        s_remove(&path);
+    }
+    //  A test's own output among the lines, and a torn last line: skipped
+    char *path = s_temp_file("console output\n"
+                             "{\"file\": \"/w/a.js\", \"name\": \"t\", \"kind\": \"test\", "
+                             "\"outcome\": \"passed\", \"duration_ms\": 2.6}\n"
+                             "{\"file\": \"/w/a.js\", \"name\": \"u\", \"ki");
+    tsr_results_t *results = tsr_results_new();
+    assert_int_equal(tsr_fw_npm_parse_events(path, "/w", results), TSR_OK);
+    assert_int_equal(tsr_results_size(results), 1);
+    assert_string_equal(tsr_results_at(results, 0)->id, "a.js::t");
+    assert_int_equal(tsr_results_at(results, 0)->duration_ms, 3);
+    tsr_results_destroy(&results);
+    s_remove(&path);
+}
+
+static void
+test_npm_group_is_the_file(void **state)
+{
+    (void)state;
+    char *group = tsr_fw_npm_group("test/math.test.js::div > by zero > throws");
+    assert_string_equal(group, "test/math.test.js");
+    free(group);
+    group = tsr_fw_npm_group("test/empty.test.js");
+    assert_string_equal(group, "test/empty.test.js");
+    free(group);
+}
+
+//  ------------------------------------------------------------------------
+//  Procedures on the real runners
+
+//  List, then run the files as `shards` groups (round robin) and as one
+//  shard; both must give the same ids and outcomes. Returns the merged
+//  results (the caller's) for more checks.
+static tsr_results_t *
+s_list_and_compare_shards(tsr_fw_testctx_t *testctx, size_t shards, size_t expected_files)
+{
+    zlistx_t *files = tsr_fw_strlist_new();
+    zlistx_t *errors = tsr_fw_strlist_new();
+    int rc = tsr_fw_npm_entry.list(&testctx->ctx, files, errors);
+    if (rc != TSR_OK) {
+        char *log = tsr_fw_testctx_log(testctx);
+        fail_msg("list: %s\n%s", tsr_err_name(rc), log);
+    }
+    assert_int_equal(zlistx_size(files), expected_files);
+    assert_int_equal(zlistx_size(errors), 0);
+
+    tsr_results_t *serial = tsr_results_new();
+    int exit_code;
+    assert_int_equal(tsr_fw_npm_entry.run(&testctx->ctx, files, serial, &exit_code), TSR_OK);
+    assert_int_not_equal(exit_code, 0); //  each example holds a failing test
+
+    tsr_results_t *merged = tsr_results_new();
+    for (size_t shard = 0; shard < shards; shard++) {
+        zlistx_t *ids = tsr_fw_strlist_new();
+        size_t position = 0;
+        for (const char *file = (const char *)zlistx_first(files); file;
+             file = (const char *)zlistx_next(files), position++)
+            if (position % shards == shard)
+                zlistx_add_end(ids, (void *)file);
+        assert_int_equal(tsr_fw_npm_entry.run(&testctx->ctx, ids, merged, &exit_code), TSR_OK);
+        zlistx_destroy(&ids);
+    }
+    assert_int_equal(tsr_results_size(merged), tsr_results_size(serial));
+    for (size_t index = 0; index < tsr_results_size(serial); index++) {
+        const tsr_test_result_t *expected = tsr_results_at(serial, index);
+        const tsr_test_result_t *got = tsr_results_find(merged, expected->id);
+        if (!got)
+            fail_msg("missing %s", expected->id);
+        if (got->outcome != expected->outcome)
+            fail_msg("%s: %d, serial %d", expected->id, got->outcome, expected->outcome);
+    }
+    //  Every listed file is covered by results in its group
+    for (const char *file = (const char *)zlistx_first(files); file;
+         file = (const char *)zlistx_next(files)) {
+        bool covered = false;
+        for (size_t index = 0; index < tsr_results_size(merged) && !covered; index++) {
+            char *group = tsr_fw_npm_group(tsr_results_at(merged, index)->id);
+            covered = streq(group, file);
+            free(group);
+        }
+        if (!covered)
+            fail_msg("no result for file %s", file);
+    }
+    tsr_results_destroy(&serial);
+    zlistx_destroy(&files);
+    zlistx_destroy(&errors);
+    return merged;
+}
+
+static void
+test_npm_node_test_shards_equal_one_run(void **state)
+{
+    (void)state;
+    const char *const argv[] = {"npm", "test", NULL};
+    tsr_fw_testctx_t *testctx = tsr_fw_testctx_new(EXAMPLES "/node-test", argv);
+    tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 4);
+    assert_int_equal(tsr_results_size(results), 12);
+    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::div > by zero > throws"),
+                     TESSERA__OUTCOME__PASSED);
+    tsr_results_destroy(&results);
+
+    //  A test file that exits: the file's own ERROR, the others still run
+    zlistx_t *ids = tsr_fw_strlist_new();
+    tsr_fw_strlist_addf(ids, "test/special.test.mjs");
+    tsr_fw_strlist_addf(ids, "test/helpers.js");
+    results = tsr_results_new();
+    int exit_code;
+    setenv("TSR_EXAMPLE_CRASH", "1", 1);
+    int rc = tsr_fw_npm_entry.run(&testctx->ctx, ids, results, &exit_code);
+    unsetenv("TSR_EXAMPLE_CRASH");
+    assert_int_equal(rc, TSR_OK);
+    assert_int_equal(s_outcome(results, "test/special.test.mjs"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(s_outcome(results, "test/helpers.js::helpers load"), TESSERA__OUTCOME__PASSED);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&ids);
+    tsr_fw_testctx_destroy(&testctx);
+}
+
+//  A copy of an example with its dependencies installed, or NULL (skip)
+static tsr_fw_testctx_t *
+s_installed_example(const char *example, const char *const *argv)
+{
+    tsr_fw_testctx_t *testctx = tsr_fw_testctx_new(example, argv);
+    if (tsr_fw_testctx_npm_install(testctx) != 0) {
+        tsr_fw_testctx_destroy(&testctx);
+        return NULL;
+    }
+    return testctx;
+}
+
+static void
+test_npm_jest_shards_equal_one_run(void **state)
+{
+    (void)state;
+    const char *const argv[] = {"npm", "test", NULL};
+    tsr_fw_testctx_t *testctx = s_installed_example(EXAMPLES "/jest", argv);
+    if (!testctx)
+        skip(); //  no registry and no npm cache
+    //  Three shards, one file each: jest runs them in band, where its own
+    //  arguments would leak into process.argv without our launcher
+    tsr_results_t *results = s_list_and_compare_shards(testctx, 3, 3);
+    assert_int_equal(s_outcome(results, "__tests__/argv.test.js::process.argv holds no jest "
+                                        "arguments"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "__tests__/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(s_outcome(results, "__tests__/math.test.js::skipped"),
+                     TESSERA__OUTCOME__SKIPPED);
+    tsr_results_destroy(&results);
+    tsr_fw_testctx_destroy(&testctx);
+}
+
+static void
+test_npm_mocha_shards_equal_one_run(void **state)
+{
+    (void)state;
+    const char *const argv[] = {"npx", "mocha", NULL};
+    tsr_fw_testctx_t *testctx = s_installed_example(EXAMPLES "/mocha", argv);
+    if (!testctx)
+        skip();
+    //  .mocharc.json's spec must not add its files to each shard's
+    tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 3);
+    assert_int_equal(tsr_results_size(results), 11);
+    assert_int_equal(s_outcome(results, "test/math.spec.js::math > fails"),
+                     TESSERA__OUTCOME__FAILED);
+    tsr_results_destroy(&results);
+    tsr_fw_testctx_destroy(&testctx);
+}
+
+static void
+test_npm_vitest_is_not_supported_yet(void **state)
+{
+    (void)state;
+    const char *const argv[] = {"npx", "vitest", "run", NULL};
+    tsr_fw_testctx_t *testctx = tsr_fw_testctx_new(NULL, argv);
+    zlistx_t *ids = tsr_fw_strlist_new();
+    assert_int_equal(tsr_fw_npm_entry.list(&testctx->ctx, ids, ids), TSR_ECONFIG);
+    zlistx_destroy(&ids);
+    tsr_fw_testctx_destroy(&testctx);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_npm_cmd_parse_reads_direct_commands),
+        cmocka_unit_test(test_npm_cmd_parse_reads_the_test_script),
+        cmocka_unit_test(test_npm_node_test_files_follow_node_rules),
+        cmocka_unit_test(test_npm_parse_file_list_reads_jest_list),
+        cmocka_unit_test(test_npm_parse_event_files_reads_a_mocha_dry_run),
+        cmocka_unit_test(test_npm_parse_events_reads_node_test),
+        cmocka_unit_test(test_npm_parse_events_reads_jest_and_mocha),
+        cmocka_unit_test(test_npm_parse_events_rejects_foreign_lines),
+        cmocka_unit_test(test_npm_group_is_the_file),
+        cmocka_unit_test(test_npm_node_test_shards_equal_one_run),
+        cmocka_unit_test(test_npm_jest_shards_equal_one_run),
+        cmocka_unit_test(test_npm_mocha_shards_equal_one_run),
+        cmocka_unit_test(test_npm_vitest_is_not_supported_yet),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
