@@ -276,63 +276,91 @@ def test_killed_agent_shard_reruns_on_the_other(fast_cluster):
     cluster.wait_agents([survivor.agent_name])
 
 
-def test_stopped_agent_shard_reruns_and_late_result_is_ignored(fast_cluster):
-    cluster = fast_cluster
+def process_gone(pid):
+    """True once `pid` has exited (gone, or a zombie its parent has not reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stream:
+            return stream.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def stop_agent_during_run(cluster):
+    """Two agents; SIGSTOP the one running shard 0's first attempt; the run
+    must still pass (shard 0 rerun on the other). Returns the victim (still
+    stopped), the hung attempt's info, the run id, the run's stable view from
+    `tessera status RUN --json`, and the --json path."""
     agent_a, agent_b = two_agents(cluster)
     json_path = cluster.path("out.json")
     proc, info = start_hung_run(cluster, 3, json_path)
+    assert info.get("attempt", "").isdigit(), f"the shard saw no TSR_ATTEMPT_ID: {info}"
     victim = hang_victim(info, [agent_a, agent_b])
     survivor = agent_b if victim is agent_a else agent_a
     victim.signal(signal.SIGSTOP)
-    try:
-        code, stdout, stderr, summary = cluster.finish_run(proc, json_path)
-        check_requeued_run(cluster, code, stdout, stderr, summary, 3, survivor)
-        run_id = summary["run"]
-        before = stable_view(run_record(cluster.cli_json("status", run_id, "--json"), run_id))
+    code, stdout, stderr, summary = cluster.finish_run(proc, json_path)
+    check_requeued_run(cluster, code, stdout, stderr, summary, 3, survivor)
+    run_id = summary["run"]
+    before = stable_view(run_record(cluster.cli_json("status", run_id, "--json"), run_id))
+    return victim, info, run_id, before, json_path
 
-        # Let the stale attempt finish while its agent is still stopped (its
-        # process becomes a zombie the agent has not reaped), then continue
-        # the agent: it must report into the void.
-        with open(cluster.path("release"), "w", encoding="utf-8"):
-            pass
-        hung_pid = int(info["pid"])
 
-        def exited():
-            try:
-                with open(f"/proc/{hung_pid}/stat", encoding="utf-8") as stream:
-                    return stream.read().rsplit(")", 1)[1].split()[0] == "Z"
-            except FileNotFoundError:
-                return True
-
-        wait_until(exited, 10, f"the stale attempt (pid {hung_pid}) to end")
-    finally:
-        victim.signal(signal.SIGCONT)
-
-    # The continued agent reports its stale attempt into the void and rejoins;
-    # the finished run must not change.
+def check_run_unchanged(cluster, run_id, before, json_path):
+    """After the continued agent is back: the ended run is as it was."""
     cluster.wait_agents(["agent-a", "agent-b"], timeout_s=40)
     after = stable_view(run_record(cluster.cli_json("status", run_id, "--json"), run_id))
-    assert after == before, f"the run changed after the stale result:\n{before}\n{after}"
+    assert after == before, f"the run changed after the stale attempt:\n{before}\n{after}"
     with open(json_path, encoding="utf-8") as stream:
         check_unique_results(json.load(stream), 3)
 
-    # protocol.md: a late Result "is ignored and logged at INFO". The line must
-    # say so: it names the attempt (TSR_ATTEMPT_ID of the hung shard), or says
-    # that a result was ignored/stale/expired.
-    attempt = info.get("attempt", "")
-    assert attempt.isdigit(), f"the shard saw no TSR_ATTEMPT_ID: {info}"
-    said = r"(?i)ignor|stale|expired|not current|discard|dropp"
+
+def coordinator_line(cluster, said, attempt):
+    """A coordinator log line matching `said` that names `attempt` or talks
+    about a result or in-flight attempts (the temp root path is masked: its
+    name contains test words)."""
     names = rf"attempt\w*[=:\s]+(?:[\d,]+,)?{attempt}(?![\w.-])"
+    for line in cluster.coordinator.log_text().replace(cluster.root, "ROOT").splitlines():
+        if re.search(said, line) and (re.search(names, line)
+                                      or re.search(r"(?i)result|in.?flight", line)):
+            return line
+    return None
 
-    def ignored():
-        for line in cluster.coordinator.log_text().replace(cluster.root, "ROOT").splitlines():
-            if re.search(said, line) and (re.search(names, line)
-                                          or re.search(r"(?i)result", line)):
-                return line
-        return None
 
-    line = wait_until(ignored, 10, "the coordinator to log that it ignored the stale result "
-                      f"of attempt {attempt}")
+def test_stopped_agent_shard_reruns_and_stale_attempt_is_cancelled(fast_cluster):
+    """Continued while its stale attempt still runs: the agent re-registers
+    with it in Hello.in_flight, the coordinator (its lease having expired)
+    lists it in Welcome.cancel, and the agent kills it: no second report."""
+    cluster = fast_cluster
+    victim, info, run_id, before, json_path = stop_agent_during_run(cluster)
+    victim.signal(signal.SIGCONT)
+    hung_pid = int(info["pid"])
+    wait_until(lambda: process_gone(hung_pid), 20,
+               f"the continued agent to kill its stale attempt (pid {hung_pid})")
+    check_run_unchanged(cluster, run_id, before, json_path)
+    line = wait_until(
+        lambda: coordinator_line(cluster, r"(?i)ignor|stale|expired|not current|cancel",
+                                 info["attempt"]),
+        10, f"the coordinator to log that it refused stale attempt {info['attempt']}")
+    print(f"coordinator: {line}")
+
+
+def test_stopped_agent_shard_reruns_and_late_result_is_ignored(fast_cluster):
+    """The stale attempt ends while its agent is stopped; continued, the agent
+    must deliver that Result (protocol.md: a late Result "is ignored and
+    logged at INFO") and the coordinator must ignore it."""
+    cluster = fast_cluster
+    victim, info, run_id, before, json_path = stop_agent_during_run(cluster)
+    try:
+        with open(cluster.path("release"), "w", encoding="utf-8"):
+            pass
+        hung_pid = int(info["pid"])
+        wait_until(lambda: process_gone(hung_pid), 10, f"the stale attempt (pid {hung_pid}) to end")
+    finally:
+        victim.signal(signal.SIGCONT)
+    check_run_unchanged(cluster, run_id, before, json_path)
+    line = wait_until(
+        lambda: coordinator_line(cluster, r"(?i)ignor|stale|expired|not current|discard|dropp",
+                                 info["attempt"]),
+        10, f"the coordinator to log that it ignored the late result of attempt {info['attempt']}")
     print(f"coordinator: {line}")
 
 
