@@ -313,14 +313,12 @@ def check_run_unchanged(cluster, run_id, before, json_path):
         check_unique_results(json.load(stream), 3)
 
 
-def coordinator_line(cluster, said, attempt):
-    """A coordinator log line matching `said` that names `attempt` or talks
-    about a result or in-flight attempts (the temp root path is masked: its
-    name contains test words)."""
+def coordinator_line(cluster, said, attempt, about):
+    """A coordinator log line matching `said` that names `attempt` or matches
+    `about` (the temp root path is masked: its name contains test words)."""
     names = rf"attempt\w*[=:\s]+(?:[\d,]+,)?{attempt}(?![\w.-])"
     for line in cluster.coordinator.log_text().replace(cluster.root, "ROOT").splitlines():
-        if re.search(said, line) and (re.search(names, line)
-                                      or re.search(r"(?i)result|in.?flight", line)):
+        if re.search(said, line) and (re.search(names, line) or re.search(about, line)):
             return line
     return None
 
@@ -338,7 +336,7 @@ def test_stopped_agent_shard_reruns_and_stale_attempt_is_cancelled(fast_cluster)
     check_run_unchanged(cluster, run_id, before, json_path)
     line = wait_until(
         lambda: coordinator_line(cluster, r"(?i)ignor|stale|expired|not current|cancel",
-                                 info["attempt"]),
+                                 info["attempt"], r"(?i)cancel\w*[=:\s]+[1-9]"),
         10, f"the coordinator to log that it refused stale attempt {info['attempt']}")
     print(f"coordinator: {line}")
 
@@ -359,7 +357,7 @@ def test_stopped_agent_shard_reruns_and_late_result_is_ignored(fast_cluster):
     check_run_unchanged(cluster, run_id, before, json_path)
     line = wait_until(
         lambda: coordinator_line(cluster, r"(?i)ignor|stale|expired|not current|discard|dropp",
-                                 info["attempt"]),
+                                 info["attempt"], r"(?i)result"),
         10, f"the coordinator to log that it ignored the late result of attempt {info['attempt']}")
     print(f"coordinator: {line}")
 
