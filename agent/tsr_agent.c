@@ -8,6 +8,7 @@
     running work finish within the grace period, hands back the rest (Bye).
     Attempts live in tsr_agent_work.c. The loop thread only.               */
 #include "tsr_agent.h"
+#include "tsr_list.h"
 #include "tsr_agent_internal.h"
 #include "tsr_backoff.h"
 #include "tsr_detect.h"
@@ -338,8 +339,7 @@ s_send_hello(tsr_agent_t *self)
     for (size_t index = 0; index < slot_count; index++)
         cpus[index] = tsr_slots_cpu(self->slots, index);
     zlistx_t *keys = zhashx_keys(self->labels);
-    zlistx_set_comparator(keys, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort(keys);
+    tsr_list_sort_strings(keys);
     size_t label_count = zlistx_size(keys);
     Tessera__Label *labels = (Tessera__Label *)zmalloc((label_count + 1) * sizeof(Tessera__Label));
     Tessera__Label **label_ptrs =
