@@ -343,8 +343,10 @@ def test_stopped_agent_shard_reruns_and_stale_attempt_is_cancelled(fast_cluster)
 
 def test_stopped_agent_shard_reruns_and_late_result_is_ignored(fast_cluster):
     """The stale attempt ends while its agent is stopped; continued, the agent
-    must deliver that Result (protocol.md: a late Result "is ignored and
-    logged at INFO") and the coordinator must ignore it."""
+    either delivers that Result (ignored on arrival: lease not current) or,
+    because its link went stale, keeps it and lists the attempt in its next
+    Hello, where the coordinator cancels it. Either way the coordinator logs
+    that the attempt's result is ignored, and the run is unchanged."""
     cluster = fast_cluster
     victim, info, run_id, before, json_path = stop_agent_during_run(cluster)
     try:
