@@ -284,8 +284,6 @@ s_supervise(s_job_t *job, tsr_proc_t **proc_p, const char *stdout_path, tsr_proc
             job->silence_ms = (uint64_t)(now_ms - watchdog.changed_ms);
             tsr_log_info("attempt=%" PRIu64 ": no output for %" PRIu64 " ms, killing pid=%d",
                          job->attempt_id, job->silence_ms, (int)tsr_proc_pid(proc));
-            s_log_note(job, "\ntessera: no output for %.1f s (per-test timeout): killed\n",
-                       (double)job->silence_ms / 1000.0);
             tsr_proc_terminate(proc, now_ms);
             stopping = true;
             *timed_out = true;
@@ -346,6 +344,9 @@ s_ctx_run(tsr_fw_ctx_t *ctx, const char *const *argv, const char *cwd, const cha
     rc = s_supervise(job, &proc, stdout_path, &status, &timed_out);
     tsr_proc_destroy(&proc);
     s_append_command_log(job);
+    if (timed_out)
+        s_log_note(job, "\ntessera: no output for %.1f s (the per-test limit): killed\n",
+                   (double)job->silence_ms / 1000.0);
     if (rc != TSR_OK)
         return rc;
     job->user_ms += status.user_ms;
