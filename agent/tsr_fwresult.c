@@ -110,19 +110,24 @@ tsr_fwresult_mark(const tsr_framework_t *framework, zlistx_t *test_ids, tsr_resu
                   const tsr_fwresult_end_t *end)
 {
     assert(test_ids && results && end);
-    const char *id = tsr_fwresult_unfinished(framework, test_ids, results);
-    if (!id || !tsr_fwresult_interrupted(end, true) || s_has_marked(results))
+    const char *unfinished = tsr_fwresult_unfinished(framework, test_ids, results);
+    if (!tsr_fwresult_interrupted(end, unfinished != NULL) || s_has_marked(results))
         return NULL;
-    if (s_lists_groups(framework, id)) {
+    const char *id = unfinished;
+    const char *first = (const char *)zlistx_first(test_ids);
+    if (first && s_lists_groups(framework, first)) {
         //  Files, not tests (npm): the runner died in the file it reported
-        //  from last; only when it reported nothing was it in the first
-        //  uncovered file. That file gets the result under its own id.
+        //  from last (every file may have results by then); only when it
+        //  reported nothing was it in the first uncovered file. That file
+        //  gets the result under its own id.
         const char *running = s_last_group(framework, test_ids, results);
         if (running)
             id = running;
-        if (tsr_results_find(results, id))
+        if (id && tsr_results_find(results, id))
             return NULL; //  the adapter said what became of that file
     }
+    if (!id)
+        return NULL;
     char why[160];
     Tessera__Outcome outcome = TESSERA__OUTCOME__CRASHED;
     uint64_t duration_ms = 0;

@@ -160,6 +160,25 @@ test_fwresult_files_are_covered_by_their_tests_and_marked_by_file(void **state)
     assert_null(tsr_results_find(results, "test/c.test.js"));
     tsr_results_destroy(&results);
 
+    //  Hung in the last file after some of its tests: every file is covered
+    results = tsr_results_new();
+    for (size_t index = 0; files[index]; index++) {
+        char *id = zsys_sprintf("%s::suite > one", files[index]);
+        tsr_results_add(results, id, TESSERA__OUTCOME__PASSED, 1, NULL);
+        free(id);
+    }
+    assert_null(tsr_fwresult_unfinished(npm, ids, results));
+    assert_string_equal(tsr_fwresult_mark(npm, ids, results, &end), "test/c.test.js");
+    tsr_results_destroy(&results);
+    //  ... but a run that merely failed a test marks nothing
+    results = tsr_results_new();
+    tsr_results_add(results, "test/a.test.js::x", TESSERA__OUTCOME__FAILED, 1, NULL);
+    tsr_results_add(results, "test/b.test.js::x", TESSERA__OUTCOME__PASSED, 1, NULL);
+    tsr_results_add(results, "test/c.test.js::x", TESSERA__OUTCOME__PASSED, 1, NULL);
+    tsr_fwresult_end_t failed = {.exit_code = 1};
+    assert_null(tsr_fwresult_mark(npm, ids, results, &failed));
+    tsr_results_destroy(&results);
+
     //  Nothing reported: the first file was running
     results = tsr_results_new();
     assert_string_equal(tsr_fwresult_mark(npm, ids, results, &end), "test/a.test.js");
