@@ -277,8 +277,25 @@ s_report_framework(tsr_agent_t *self, s_attempt_t *attempt)
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_RESULT;
     env.result = result;
-    if (tsr_agent_send(self, &env) != TSR_OK)
-        tsr_log_warn("attempt=%" PRIu64 ": result not sent", attempt->id);
+    int rc = tsr_agent_send(self, &env);
+    if (rc == TSR_ETOOBIG) {
+        //  More ids or results than one message holds: say so, without them
+        char error[256];
+        snprintf(error, sizeof error,
+                 "%s %s: %zu ids and %zu results exceed the %u-byte message limit",
+                 attempt->framework, attempt->list ? "listing" : "run", result->n_listed,
+                 result->n_tests, TSR_MSG_MAX_BYTES);
+        Tessera__Result failure = *result;
+        failure.n_listed = failure.n_list_errors = failure.n_tests = 0;
+        failure.error = error;
+        if (failure.exit_code == 0)
+            failure.exit_code = 1;
+        env.result = &failure;
+        env.req_id = 0;
+        rc = tsr_agent_send(self, &env);
+    }
+    if (rc != TSR_OK)
+        tsr_log_warn("attempt=%" PRIu64 ": result not sent: %s", attempt->id, tsr_strerror(rc));
     tessera__result__free_unpacked(result, NULL);
     s_attempt_end(self, attempt);
 }
@@ -322,8 +339,9 @@ s_on_fwrun(zloop_t *loop, zsock_t *reader, void *arg)
                  result->n_listed, result->duration_ms, *result->error ? " error=" : "",
                  result->error);
     attempt->fw_result = result;
-    if (self->link != TSR_LINK_READY) {
-        //  Keep it (listed in Hello.in_flight); the Result goes after the Welcome
+    if (!tsr_agent_link_is_fresh(self)) {
+        //  Keep it (listed in Hello.in_flight); it goes after the Welcome, or
+        //  with the next message from the coordinator if the link was fine
         tsr_slots_release(self->slots, attempt->id);
         return 0;
     }
