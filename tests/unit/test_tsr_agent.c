@@ -603,7 +603,7 @@ test_agent_lists_and_runs_pytest_shards_on_a_worker(void **state)
     const char *const ids[] = {"tests/test_demo.py::test_pass", "tests/test_demo.py::test_fail",
                                "tests/test_demo.py::test_hang", "tests/test_demo.py::test_last",
                                NULL};
-    s_assign_pytest(fixture, 82, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 3000);
+    s_assign_pytest(fixture, 82, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 5000);
     progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
     assert_non_null(progress);
     tsr_msg_destroy(&progress);
