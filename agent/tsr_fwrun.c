@@ -35,24 +35,24 @@
 #define S_EXIT_NOT_STARTED 127
 
 typedef struct {
-    //  The spec, copied (owned)
-    uint64_t attempt_id;
-    char *framework;
-    bool list;
-    char **argv;
-    char **envp;
-    char **test_ids;
-    char *workdir;
-    char *scratch_dir;
-    char *cache_dir;
+    //  The spec, copied (tsr_fwrun_spec_t says what each is); all owned
+    uint64_t attempt_id;    //  for the Result and logs
+    char *framework;        //  adapter name
+    bool list;              //  LIST, else RUN
+    char **argv;            //  the user's command, NULL-terminated
+    char **envp;            //  the job's environment, NULL-terminated
+    char **test_ids;        //  RUN: the shard's ids, NULL-terminated (maybe empty)
+    char *workdir;          //  absolute; the adapter's default cwd
+    char *scratch_dir;      //  the attempt's private directory
+    char *cache_dir;        //  per project and framework
     char *log_path;         //  the shard log
     char *command_log_path; //  the running command's stdout/stderr, then appended
-    uint32_t *cpus;
-    size_t cpu_count;
-    tsr_cpuset_t cpuset; //  the same CPUs, as a set
-    char *run_as_user;
-    uint64_t timeout_ms;
-    uint64_t kill_grace_ms;
+    uint32_t *cpus;         //  the attempt's CPUs, `cpu_count` of them
+    size_t cpu_count;       //  0 = not pinned
+    tsr_cpuset_t cpuset;    //  the same CPUs, as a set
+    char *run_as_user;      //  NULL = ourselves
+    uint64_t timeout_ms;    //  the watchdog's limit; 0 = none
+    uint64_t kill_grace_ms; //  SIGTERM to SIGKILL; 0 = tsr_spawn's default
 
     //  The worker's state (its thread only)
     zsock_t *pipe;       //  borrowed: the actor's end of the pipe
