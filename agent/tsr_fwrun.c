@@ -62,7 +62,6 @@ typedef struct {
     uint64_t silence_ms; //  then: how long it had been silent
     int last_exit_code;  //  of the last command (-1: signal, 127: not started)
     int term_signal;     //  the last signal that ended a command, 0 if none
-    size_t commands;     //  commands started
     uint64_t user_ms;    //  summed over the commands
     uint64_t sys_ms;     //  summed over the commands
     uint64_t max_rss_kb; //  the largest of the commands
@@ -331,7 +330,6 @@ s_ctx_run(tsr_fw_ctx_t *ctx, const char *const *argv, const char *cwd, const cha
     tsr_proc_t *proc = NULL;
     rc = tsr_spawn(&opts, &proc);
     tsr_jobenv_free(&envp);
-    job->commands++;
     if (rc != TSR_OK) {
         job->last_exit_code = S_EXIT_NOT_STARTED;
         s_log_note(job, "tessera: cannot start '%s' in %s: %s\n", argv[0], opts.cwd,
