@@ -233,11 +233,15 @@ def count_files(root):
 
 
 def test_repository_sized_workspace_materialises_every_file(cluster):
+    """Guards the czmq 4.2.1 zlistx_sort bug (directory listings left
+    unsorted, so the agent's rebuilt tree did not match its digest). cli/ is
+    the directory that bug was found on: with the fix reverted, common/ and
+    tests/unit/ alone still passed here, cli/ made the run fail."""
     one_agent(cluster)
     workspace = cluster.path("repo-ws")
     os.makedirs(workspace)
     source = source_dir()
-    for part in ("common", os.path.join("tests", "unit")):
+    for part in ("common", os.path.join("tests", "unit"), "cli"):
         shutil.copytree(os.path.join(source, part), os.path.join(workspace, part), symlinks=True)
     want = count_files(workspace)
     assert want > 50, f"only {want} files copied from {source}: wrong source dir?"
