@@ -85,11 +85,11 @@ s_make_run(const char *id, uint64_t seq)
     spec.n_env = 1;
     spec.timeout_s = 60;
     tsr_job_t *build = tsr_run_add_job(run, &spec, 1);
-    build->shards[0].state = TSR_SHARD_DONE;
-    build->shards[0].outcome = TESSERA__OUTCOME__PASSED;
-    build->shards[0].attempts = 1;
-    build->shards[0].agent_name = strdup("alpha");
-    build->shards[0].duration_ms = 77;
+    build->shards[0]->state = TSR_SHARD_DONE;
+    build->shards[0]->outcome = TESSERA__OUTCOME__PASSED;
+    build->shards[0]->attempts = 1;
+    build->shards[0]->agent_name = strdup("alpha");
+    build->shards[0]->duration_ms = 77;
 
     char *needs[1] = {(char *)"build"};
     spec.name = (char *)"test";
@@ -97,14 +97,14 @@ s_make_run(const char *id, uint64_t seq)
     spec.n_needs = 1;
     spec.threads = 2;
     tsr_job_t *test = tsr_run_add_job(run, &spec, 3);
-    test->shards[0].state = TSR_SHARD_RUNNING;
-    test->shards[0].attempt_id = 9;
-    test->shards[0].attempts = 2;
-    test->shards[0].infra_failures = 1;
-    test->shards[0].agent_key = strdup("KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK");
-    test->shards[1].state = TSR_SHARD_QUEUED;
-    test->shards[1].text = strdup("handed back");
-    tsr_run_event(run, TESSERA__EVENT__KIND__SHARD_STARTED, &test->shards[0],
+    test->shards[0]->state = TSR_SHARD_RUNNING;
+    test->shards[0]->attempt_id = 9;
+    test->shards[0]->attempts = 2;
+    test->shards[0]->infra_failures = 1;
+    test->shards[0]->agent_key = strdup("KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK");
+    test->shards[1]->state = TSR_SHARD_QUEUED;
+    test->shards[1]->text = strdup("handed back");
+    tsr_run_event(run, TESSERA__EVENT__KIND__SHARD_STARTED, test->shards[0],
                   TESSERA__OUTCOME__OUTCOME_UNKNOWN, 0, "alpha", NULL, 0, NULL);
     return run;
 }
@@ -145,24 +145,24 @@ test_store_round_trips_runs_and_counters(void **state)
     assert_string_equal(build->spec->env[0]->name, "A");
     assert_int_equal(build->spec->timeout_s, 60);
     assert_int_equal(build->shard_count, 1);
-    assert_int_equal(build->shards[0].state, TSR_SHARD_DONE);
-    assert_int_equal(build->shards[0].outcome, TESSERA__OUTCOME__PASSED);
-    assert_string_equal(build->shards[0].agent_name, "alpha");
-    assert_null(build->shards[0].agent_key);
-    assert_int_equal(build->shards[0].duration_ms, 77);
+    assert_int_equal(build->shards[0]->state, TSR_SHARD_DONE);
+    assert_int_equal(build->shards[0]->outcome, TESSERA__OUTCOME__PASSED);
+    assert_string_equal(build->shards[0]->agent_name, "alpha");
+    assert_null(build->shards[0]->agent_key);
+    assert_int_equal(build->shards[0]->duration_ms, 77);
 
     tsr_job_t *test = run->jobs[1];
     assert_int_equal(test->shard_count, 3);
     assert_int_equal(test->threads, 2);
     assert_string_equal(test->spec->needs[0], "build");
-    assert_int_equal(test->shards[0].state, TSR_SHARD_RUNNING);
-    assert_int_equal(test->shards[0].attempt_id, 9);
-    assert_int_equal(test->shards[0].attempts, 2);
-    assert_int_equal(test->shards[0].infra_failures, 1);
-    assert_string_equal(test->shards[0].agent_key, "KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK");
-    assert_int_equal(test->shards[1].state, TSR_SHARD_QUEUED);
-    assert_string_equal(test->shards[1].text, "handed back");
-    assert_int_equal(test->shards[2].state, TSR_SHARD_WAITING);
+    assert_int_equal(test->shards[0]->state, TSR_SHARD_RUNNING);
+    assert_int_equal(test->shards[0]->attempt_id, 9);
+    assert_int_equal(test->shards[0]->attempts, 2);
+    assert_int_equal(test->shards[0]->infra_failures, 1);
+    assert_string_equal(test->shards[0]->agent_key, "KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK");
+    assert_int_equal(test->shards[1]->state, TSR_SHARD_QUEUED);
+    assert_string_equal(test->shards[1]->text, "handed back");
+    assert_int_equal(test->shards[2]->state, TSR_SHARD_WAITING);
     zlistx_destroy(&runs);
 }
 
