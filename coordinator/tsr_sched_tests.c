@@ -267,8 +267,8 @@ s_record_test(tsr_history_t *history, const char *project, const char *job,
     int rc = TSR_OK;
     for (const tsr_test_try_t *try = (const tsr_test_try_t *)zlistx_first(test->tries);
          try && rc == TSR_OK; try = (const tsr_test_try_t *)zlistx_next(test->tries)) {
-        if (try->outcome == TESSERA__OUTCOME__ERROR && try->duration_ms == 0 && !try->covered)
-            continue; //  never ran (not run, infrastructure): no timing to learn
+        if (try->never_ran)
+            continue; //  not run, infrastructure: no timing to learn
         rc = tsr_history_record(history, project, job, test->id, try->duration_ms,
                                 try->covered ? TESSERA__OUTCOME__PASSED : try->outcome, try == flag,
                                 now_ms);

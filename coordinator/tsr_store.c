@@ -134,6 +134,7 @@ s_tests_record(const tsr_job_t *job)
             stored_try->agent_name = (char *)s_or_empty(try->agent_name);
             stored_try->message = (char *)s_or_empty(try->message);
             stored_try->covered = try->covered;
+            stored_try->never_ran = try->never_ran;
             stored->tries[stored->n_tries++] = stored_try;
         }
         record->tests[record->n_tests++] = stored;
@@ -271,7 +272,9 @@ s_tests_from_record(tsr_run_t *run, const Tessera__StoredJobTests *record, const
             const Tessera__StoredTry *stored_try = stored->tries[try];
             tsr_testrun_add_try(test, stored_try->outcome, stored_try->duration_ms,
                                 stored_try->agent_key, stored_try->agent_name, stored_try->message,
-                                stored_try->covered);
+                                stored_try->covered     ? TSR_TRY_COVERED
+                                : stored_try->never_ran ? TSR_TRY_NEVER_RAN
+                                                        : TSR_TRY_RESULT);
         }
     }
     return true;

@@ -275,7 +275,7 @@ tsr_testrun_is_cancelled(const tsr_testrun_t *self)
 void
 tsr_testrun_add_try(tsr_test_t *test, Tessera__Outcome outcome, uint64_t duration_ms,
                     const char *agent_key, const char *agent_name, const char *message,
-                    bool covered)
+                    tsr_try_kind_t kind)
 {
     assert(test);
     tsr_test_try_t *try = (tsr_test_try_t *)zmalloc(sizeof(tsr_test_try_t));
@@ -284,7 +284,8 @@ tsr_testrun_add_try(tsr_test_t *test, Tessera__Outcome outcome, uint64_t duratio
     try->agent_key = agent_key && *agent_key ? strdup(agent_key) : NULL;
     try->agent_name = agent_name && *agent_name ? strdup(agent_name) : NULL;
     try->message = s_bounded(message);
-    try->covered = covered;
+    try->covered = kind == TSR_TRY_COVERED;
+    try->never_ran = kind == TSR_TRY_NEVER_RAN;
     zlistx_add_end(test->tries, try);
 }
 
@@ -425,7 +426,7 @@ s_try(tsr_test_t *test, const Tessera__TestResult *result, const char *agent_key
       const char *agent_name, zhashx_t *got, tsr_testrun_stats_t *stats)
 {
     tsr_testrun_add_try(test, result->outcome, result->duration_ms, agent_key, agent_name,
-                        result->message, false);
+                        result->message, TSR_TRY_RESULT);
     zhashx_insert(got, test->id, test);
     stats->tries++;
     if (tsr_report_outcome_is_failure(result->outcome))
@@ -500,7 +501,7 @@ tsr_testrun_account(tsr_testrun_t *self, char *const *units, size_t unit_count, 
         if (cover) {
             //  A listed group reported through its tests (npm file)
             tsr_testrun_add_try(test, TESSERA__OUTCOME__PASSED, cover->duration_ms, agent_key,
-                                agent_name, NULL, true);
+                                agent_name, NULL, TSR_TRY_COVERED);
             continue;
         }
         test->not_run++;
@@ -512,7 +513,7 @@ tsr_testrun_account(tsr_testrun_t *self, char *const *units, size_t unit_count, 
         } else {
             char *text = s_not_run_text(result, test->not_run);
             tsr_testrun_add_try(test, TESSERA__OUTCOME__ERROR, 0, agent_key, agent_name, text,
-                                false);
+                                TSR_TRY_NEVER_RAN);
             free(text);
             stats_out->not_run++;
         }
@@ -570,7 +571,7 @@ tsr_testrun_abandon(tsr_testrun_t *self, char *const *expect, size_t expect_coun
         if (test->pending)
             test->pending--;
         if (outcome == TESSERA__OUTCOME__ERROR)
-            tsr_testrun_add_try(test, outcome, 0, agent_key, agent_name, text, false);
+            tsr_testrun_add_try(test, outcome, 0, agent_key, agent_name, text, TSR_TRY_NEVER_RAN);
     }
 }
 

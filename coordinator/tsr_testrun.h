@@ -35,6 +35,13 @@
 //  Longest failure text kept per try, bytes.
 #define TSR_TESTRUN_MESSAGE_MAX 4096
 
+//  What a try records.
+typedef enum {
+    TSR_TRY_RESULT = 0,    //  a result the runner reported
+    TSR_TRY_COVERED = 1,   //  a listed group covered by its tests' results (npm file)
+    TSR_TRY_NEVER_RAN = 2, //  why the test never ran (not run, infrastructure): no timing
+} tsr_try_kind_t;
+
 //  One try of a test.
 typedef struct {
     Tessera__Outcome outcome; //  what this try ended with
@@ -43,6 +50,7 @@ typedef struct {
     char *agent_name;         //  owned; its display name; NULL if none
     char *message;            //  owned; failure text, bounded; NULL if none
     bool covered;             //  not a result: a listed group covered by its tests' results
+    bool never_ran;           //  not a result: the test never ran, the message says why
 } tsr_test_try_t;
 
 //  One test. Fields are read freely; change them through tsr_testrun_* only.
@@ -130,10 +138,10 @@ void tsr_testrun_set_listed(tsr_testrun_t *self);
 //  Add a collection error (restore).
 void tsr_testrun_add_error(tsr_testrun_t *self, const char *text);
 
-//  Append a try to a test (restore). Strings copied; NULL for none.
+//  Append a try of `kind` to a test (restore). Strings copied; NULL for none.
 void tsr_testrun_add_try(tsr_test_t *test, Tessera__Outcome outcome, uint64_t duration_ms,
                          const char *agent_key, const char *agent_name, const char *message,
-                         bool covered);
+                         tsr_try_kind_t kind);
 
 //  The test with this id, or NULL.
 tsr_test_t *tsr_testrun_find(tsr_testrun_t *self, const char *id);

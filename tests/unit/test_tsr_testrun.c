@@ -222,6 +222,7 @@ test_testrun_not_run_is_bounded(void **state)
     assert_int_equal(zlistx_size(test->tries), 1);
     const tsr_test_try_t *try = tsr_testrun_last_try(test);
     assert_int_equal(try->outcome, TESSERA__OUTCOME__ERROR);
+    assert_true(try->never_ran);
     assert_non_null(strstr(try->message, "not run"));
     assert_non_null(strstr(try->message, "exited with code 4"));
     assert_non_null(strstr(try->message, "usage: pytest"));
@@ -500,7 +501,7 @@ test_testrun_long_messages_are_bounded(void **state)
     //  A two-byte character across the limit is not cut in half
     message[TSR_TESTRUN_MESSAGE_MAX - 1] = (char)0xC3;
     message[TSR_TESTRUN_MESSAGE_MAX] = (char)0xA9;
-    tsr_testrun_add_try(test, F, 1, NULL, NULL, message, false);
+    tsr_testrun_add_try(test, F, 1, NULL, NULL, message, TSR_TRY_RESULT);
     const tsr_test_try_t *try = tsr_testrun_last_try(test);
     assert_int_equal(strlen(try->message), TSR_TESTRUN_MESSAGE_MAX - 1);
     assert_null(try->agent_name);
