@@ -8,6 +8,7 @@
     running work finish within the grace period, hands back the rest (Bye).
     Attempts live in tsr_agent_work.c. The loop thread only.               */
 #include "tsr_agent.h"
+#include "tsr_list.h"
 #include "tsr_agent_internal.h"
 #include "tsr_backoff.h"
 #include "tsr_detect.h"
@@ -338,8 +339,7 @@ s_send_hello(tsr_agent_t *self)
     for (size_t index = 0; index < slot_count; index++)
         cpus[index] = tsr_slots_cpu(self->slots, index);
     zlistx_t *keys = zhashx_keys(self->labels);
-    zlistx_set_comparator(keys, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort(keys);
+    tsr_list_sort_strings(keys);
     size_t label_count = zlistx_size(keys);
     Tessera__Label *labels = (Tessera__Label *)zmalloc((label_count + 1) * sizeof(Tessera__Label));
     Tessera__Label **label_ptrs =
@@ -602,6 +602,7 @@ s_on_dealer(zloop_t *loop, zsock_t *reader, void *arg)
     Tessera__Envelope *env = NULL;
     int rc = tsr_msg_recv(reader, NULL, NULL, &env);
     self->liveness = self->liveness_max; //  any message proves the coordinator lives
+    self->last_heard_ms = zclock_mono();
     if (rc != TSR_OK) {
         tsr_log_warn("bad message from the coordinator: %s", tsr_strerror(rc));
         return 0;
@@ -616,7 +617,17 @@ s_on_dealer(zloop_t *loop, zsock_t *reader, void *arg)
         tsr_log_warn("coordinator sent %s we cannot take: %s", tsr_msg_name(env->body_case),
                      tsr_strerror(rc));
     tsr_msg_destroy(&env);
+    if (self->link == TSR_LINK_READY)
+        tsr_agent_work_flush_results(self); //  Results kept while the link looked stale
     return 0;
+}
+
+bool
+tsr_agent_link_is_fresh(tsr_agent_t *self)
+{
+    assert(self);
+    return self->link == TSR_LINK_READY &&
+           zclock_mono() - self->last_heard_ms <= 2 * (int64_t)self->heartbeat_ivl_ms;
 }
 
 //  ---------------------------------------------------------------- run and stop

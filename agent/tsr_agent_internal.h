@@ -60,6 +60,7 @@ struct _tsr_agent_t {
     zsock_t *dealer;          //  owned; NULL while TSR_LINK_DOWN
     tsr_link_state_t link;    //  see the enum
     unsigned liveness;        //  intervals left without a coordinator message
+    int64_t last_heard_ms;    //  zclock_mono() of the coordinator's last message
     unsigned liveness_max;    //  from Welcome (3)
     unsigned failures;        //  consecutive losses, for the back-off
     int heartbeat_timer;      //  zloop timer id, -1 if none
@@ -82,6 +83,11 @@ TSR_NODISCARD int tsr_agent_send(tsr_agent_t *self, Tessera__Envelope *env);
 
 //  tsr_agent.c: the link's state changed what we can do; send a Heartbeat now.
 void tsr_agent_heartbeat_now(tsr_agent_t *self);
+
+//  Welcomed and heard from within two heartbeat intervals: a Result sent now
+//  should arrive. After SIGSTOP/SIGCONT the loop can see a child's exit before
+//  the liveness timer notices the silence; such Results are kept instead.
+bool tsr_agent_link_is_fresh(tsr_agent_t *self);
 
 //  tsr_agent_work.c: set up the attempt table (at tsr_agent_new).
 void tsr_agent_work_init(tsr_agent_t *self);

@@ -224,8 +224,9 @@ s_on_end(void *arg, const tsr_exec_end_t *end)
                  attempt->id, attempt->run_id, attempt->job, attempt->shard_index,
                  status->exit_code, status->term_signal, status->timed_out ? " timed_out" : "",
                  status->duration_ms);
-    if (self->link != TSR_LINK_READY) {
-        //  Keep it (listed in Hello.in_flight); the Result goes after the Welcome
+    if (!tsr_agent_link_is_fresh(self)) {
+        //  Keep it (listed in Hello.in_flight); it goes after the Welcome, or
+        //  with the next message from the coordinator if the link was fine
         attempt->end = (tsr_exec_end_t *)zmalloc(sizeof(tsr_exec_end_t));
         *attempt->end = *end;
         tsr_slots_release(self->slots, attempt->id);

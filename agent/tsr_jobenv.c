@@ -2,6 +2,7 @@
     A zhashx name -> "NAME=VALUE" collects the layers (a later layer replaces
     an earlier one); the result is sorted by name so it is deterministic.    */
 #include "tsr_jobenv.h"
+#include "tsr_list.h"
 #include <inttypes.h>
 #include <string.h>
 
@@ -55,8 +56,7 @@ tsr_jobenv_build(const char *const *base, const Tessera__Assign *assign, uint32_
     s_put(vars, "TSR_ATTEMPT_ID", number);
 
     zlistx_t *names = zhashx_keys(vars);
-    zlistx_set_comparator(names, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort(names);
+    tsr_list_sort_strings(names);
     char **envp = (char **)zmalloc((zlistx_size(names) + 1) * sizeof(char *));
     size_t count = 0;
     for (const char *name = (const char *)zlistx_first(names); name;

@@ -1,6 +1,7 @@
 /*  tsr_labels - label syntax (--labels), version numbers in tool output,
     platform labels from uname(2).                                          */
 #include "tsr_labels.h"
+#include "tsr_list.h"
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
@@ -156,8 +157,7 @@ tsr_labels_format(zhashx_t *labels)
 {
     assert(labels);
     zlistx_t *keys = zhashx_keys(labels);
-    zlistx_set_comparator(keys, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort(keys);
+    tsr_list_sort_strings(keys);
     char *text = strdup("");
     for (const char *key = (const char *)zlistx_first(keys); key;
          key = (const char *)zlistx_next(keys)) {

@@ -58,6 +58,9 @@
 
 //  Budget when none was set: 90% of the map, in percent
 #define TSR_CAS_DEFAULT_LIMIT_PCT 90
+//  Reads mark blobs used in batches of this many, in one write transaction:
+//  a transaction per read made materialising a workspace cost a disk sync per file
+#define TSR_CAS_TOUCH_BATCH 256
 
 struct _tsr_cas_t {
     MDB_env *env;         //  owned; NULL until tsr_cas_open succeeds
@@ -66,7 +69,11 @@ struct _tsr_cas_t {
     MDB_dbi lru_dbi;      //  "cas.lru": (tick, blob key) -> empty
     MDB_dbi info_dbi;     //  "cas.info": "totals" -> (content bytes, last tick)
     uint64_t limit_bytes; //  content budget, bytes; 0 = 90% of the current map
+    uint8_t *touches;     //  owned; keys read since the last flush (TSR_CAS_TOUCH_BATCH)
+    size_t touch_count;   //  keys in `touches`
 };
+
+static void s_touch_flush(tsr_cas_t *self);
 
 //  The blob key of a digest (see banner)
 typedef struct {
@@ -434,6 +441,7 @@ out:
 static int
 s_store(tsr_cas_t *self, const tsr_digest_t *digest, cas_fill_fn *fill, void *fill_arg)
 {
+    s_touch_flush(self); //  eviction below must see every use so far
     uint64_t limit = s_limit(self);
     //  Never fits: refuse before evicting anything for it
     if (digest->size > limit || digest->size >= s_map_bytes(self) || digest->size > SIZE_MAX)
@@ -450,51 +458,60 @@ s_store(tsr_cas_t *self, const tsr_digest_t *digest, cas_fill_fn *fill, void *fi
     }
 }
 
-//  Mark a blob used after a read; the read succeeded, so a failure here is
-//  only logged (a full map makes it common, hence DEBUG for that case).
+//  Write the pending use marks in one transaction. The reads succeeded, so a
+//  failure here is only logged (a full map makes it common: DEBUG then).
 static void
-s_touch(tsr_cas_t *self, const cas_key_t *key)
+s_touch_flush(tsr_cas_t *self)
 {
+    if (self->touch_count == 0)
+        return;
     MDB_txn *txn = NULL;
     cas_totals_t totals;
     int rc = s_txn_begin(self, 0, &txn);
-    if (rc != TSR_OK)
-        goto out;
-    rc = s_totals_get(self, txn, &totals);
-    if (rc != TSR_OK)
-        goto out;
-    MDB_val blob_key = s_key_val(key);
-    MDB_val content;
-    rc = s_from_mdb(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
-    if (rc == TSR_ENOTFOUND) {
-        rc = TSR_OK; //  deleted since the read: nothing to mark
-        goto out;
-    }
     if (rc == TSR_OK)
-        rc = s_touch_in(self, txn, key, &totals);
+        rc = s_totals_get(self, txn, &totals);
+    for (size_t index = 0; rc == TSR_OK && index < self->touch_count; index++) {
+        cas_key_t key;
+        memcpy(key.bytes, self->touches + index * TSR_CAS_KEY_BYTES, TSR_CAS_KEY_BYTES);
+        MDB_val blob_key = s_key_val(&key);
+        MDB_val content;
+        rc = s_from_mdb(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
+        if (rc == TSR_ENOTFOUND)
+            rc = TSR_OK; //  deleted since the read: nothing to mark
+        else if (rc == TSR_OK)
+            rc = s_touch_in(self, txn, &key, &totals);
+    }
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
     if (rc == TSR_OK) {
         rc = s_from_mdb(mdb_txn_commit(txn));
         txn = NULL;
     }
-out:
     if (txn)
         mdb_txn_abort(txn);
-    if (rc != TSR_OK) {
-        char text[TSR_DIGEST_STR_LEN];
-        s_key_str(key, text);
-        if (rc == TSR_EFULL)
-            tsr_log_debug("cas could not mark blob used digest=%s: %s", text, tsr_strerror(rc));
-        else
-            tsr_log_warn("cas could not mark blob used digest=%s: %s", text, tsr_strerror(rc));
-    }
+    if (rc == TSR_EFULL)
+        tsr_log_debug("cas could not mark %zu blobs used: %s", self->touch_count, tsr_strerror(rc));
+    else if (rc != TSR_OK)
+        tsr_log_warn("cas could not mark %zu blobs used: %s", self->touch_count, tsr_strerror(rc));
+    self->touch_count = 0;
+}
+
+//  Mark a blob used after a read: queued, written with the next write or batch
+static void
+s_touch(tsr_cas_t *self, const cas_key_t *key)
+{
+    if (!self->touches)
+        self->touches = (uint8_t *)zmalloc(TSR_CAS_TOUCH_BATCH * TSR_CAS_KEY_BYTES);
+    memcpy(self->touches + self->touch_count * TSR_CAS_KEY_BYTES, key->bytes, TSR_CAS_KEY_BYTES);
+    if (++self->touch_count == TSR_CAS_TOUCH_BATCH)
+        s_touch_flush(self);
 }
 
 //  Delete a blob and its LRU entry in one write transaction
 static int
 s_remove(tsr_cas_t *self, const cas_key_t *key)
 {
+    s_touch_flush(self);
     MDB_txn *txn = NULL;
     cas_totals_t totals;
     bool removed = false;
@@ -580,7 +597,9 @@ tsr_cas_open(tsr_cas_t *self, const char *dir, size_t map_bytes)
     if (rc == TSR_OK && map_bytes)
         rc = s_from_mdb(mdb_env_set_mapsize(env, map_bytes));
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_env_open(env, dir, MDB_NOTLS, 0600));
+        //  MDB_NOSYNC: a cache, verified by digest on every use; commits stay atomic
+        //  (ext4 keeps write order) and tsr_cas_sync/destroy flush to disk
+        rc = s_from_mdb(mdb_env_open(env, dir, MDB_NOTLS | MDB_NOSYNC, 0600));
     if (rc == TSR_OK)
         rc = s_from_mdb(mdb_txn_begin(env, NULL, 0, &txn));
     if (rc != TSR_OK)
@@ -615,11 +634,24 @@ tsr_cas_destroy(tsr_cas_t **self_p)
     assert(self_p);
     tsr_cas_t *self = *self_p;
     if (self) {
-        if (self->env)
+        if (self->env) {
+            s_touch_flush(self);
+            mdb_env_sync(self->env, 1);
             mdb_env_close(self->env);
+        }
+        free(self->touches);
         free(self);
         *self_p = NULL;
     }
+}
+
+int
+tsr_cas_sync(tsr_cas_t *self)
+{
+    assert(self);
+    assert(self->env);
+    s_touch_flush(self);
+    return s_from_mdb(mdb_env_sync(self->env, 1));
 }
 
 void

@@ -25,6 +25,12 @@ TSR_NODISCARD int tsr_cas_open(tsr_cas_t *self, const char *dir, size_t map_byte
 //  NULL-safe; sets *self_p to NULL.
 void tsr_cas_destroy(tsr_cas_t **self_p);
 
+//  Write pending use marks and flush the environment to disk. The store
+//  commits without syncing (MDB_NOSYNC: it is a cache, and every read can be
+//  verified); owners that keep other data in the environment call this after
+//  writes that must survive a power loss. Returns TSR_OK or a store error.
+TSR_NODISCARD int tsr_cas_sync(tsr_cas_t *self);
+
 //  Budget in bytes of blob content; puts past it evict least-recently-used blobs
 //  (at the next put, not now). 0 restores the default, 90% of the map.
 void tsr_cas_set_limit(tsr_cas_t *self, uint64_t max_bytes);

@@ -6,6 +6,7 @@
     entry name itself, joins it under the real path of the destination and lets
     libarchive refuse `..` and writes through symlinks. No chdir: any thread.  */
 #include "tsr_pack.h"
+#include "tsr_list.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -215,7 +216,7 @@ out:
 static int
 s_write_archive(const char *base, zlistx_t *relpaths, const char *archive_path)
 {
-    zlistx_sort(relpaths);
+    tsr_list_sort_strings(relpaths);
     struct archive *writer = archive_write_new();
     assert(writer);
     bool opened = false;

@@ -7,6 +7,7 @@
     back from a CAS and trust nothing in them: names are checked before use.
     Not thread-safe; one owner.                                               */
 #include "tsr_tree.h"
+#include "tsr_list.h"
 #include "tessera.pb-c.h"
 #include <dirent.h>
 #include <errno.h>
@@ -412,7 +413,6 @@ s_list_dir(const char *path, zlistx_t **names_out)
     zlistx_t *names = zlistx_new();
     assert(names);
     zlistx_set_destructor(names, (zlistx_destructor_fn *)zstr_free);
-    zlistx_set_comparator(names, (zlistx_comparator_fn *)strcmp);
     struct dirent *child;
     errno = 0;
     while ((child = readdir(dir))) {
@@ -422,7 +422,7 @@ s_list_dir(const char *path, zlistx_t **names_out)
     }
     int rc = errno ? -errno : TSR_OK;
     closedir(dir);
-    zlistx_sort(names); //  strcmp: bytewise, as the Tree format requires
+    tsr_list_sort_strings(names); //  bytewise, as the Tree format requires
     if (rc == TSR_OK)
         *names_out = names;
     else

@@ -58,8 +58,12 @@ s_on_hello(void *server, void *peer, const Tessera__Envelope *env)
     welcome.liveness = self->config.liveness;
     uint64_t *cancel_ids = (uint64_t *)zmalloc((zlistx_size(cancel) + 1) * sizeof(uint64_t));
     for (tsr_lease_ref_t *ref = (tsr_lease_ref_t *)zlistx_first(cancel); ref;
-         ref = (tsr_lease_ref_t *)zlistx_next(cancel))
+         ref = (tsr_lease_ref_t *)zlistx_next(cancel)) {
         cancel_ids[welcome.n_cancel++] = ref->attempt_id;
+        tsr_log_info("cancelling stale attempt=%" PRIu64 " of agent=%s: lease not current, its "
+                     "result will be ignored",
+                     ref->attempt_id, agent->id);
+    }
     welcome.cancel = cancel_ids;
     reply.body_case = TESSERA__ENVELOPE__BODY_WELCOME;
     reply.welcome = &welcome;

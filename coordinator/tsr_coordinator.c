@@ -14,6 +14,9 @@
 #define TSR_COORD_DEFAULT_AGENTS "tcp://0.0.0.0:7400"
 #define TSR_COORD_DEFAULT_CLIENTS "tcp://0.0.0.0:7401"
 #define TSR_COORD_DEFAULT_IVL_MS 1000
+//  Time, on top of two liveness periods, that a restarted coordinator waits for
+//  agents to re-report running attempts (covers the agents' first back-off).
+#define TSR_COORD_ADOPT_SLACK_MS 2000
 #define TSR_COORD_DEFAULT_LIVENESS 3
 #define TSR_COORD_DEFAULT_CACHE_BYTES (8ull << 30)
 //  LMDB map beyond the CAS budget: room for the run store and eviction work
@@ -126,13 +129,16 @@ s_resume(tsr_coordinator_t *self)
     for (tsr_run_t *run = (tsr_run_t *)zlistx_first(runs); run;
          run = (tsr_run_t *)zlistx_next(runs)) {
         resumed += !run->finished;
-        tsr_sched_adopt(self->sched, &run, now_ms, self->ttl_ms);
+        //  Agents notice our absence after their own liveness period, then back off up
+        //  to ~1.5 s before their first reconnect: wait for both before giving up
+        tsr_sched_adopt(self->sched, &run, now_ms, 2 * self->ttl_ms + TSR_COORD_ADOPT_SLACK_MS);
     }
     zlistx_destroy(&runs);
     if (resumed)
         tsr_log_info("resumed runs=%zu queued_shards=%zu (running attempts wait %" PRIu64
                      " ms for their agents)",
-                     resumed, tsr_sched_queued(self->sched), self->ttl_ms);
+                     resumed, tsr_sched_queued(self->sched),
+                     2 * self->ttl_ms + TSR_COORD_ADOPT_SLACK_MS);
     return TSR_OK;
 }
 

@@ -2,6 +2,7 @@
     A zhashx of tsr_registry_agent_t by Z85 key. Pure policy over records: callers
     (the agent channel, the scheduler) pass the time in. Loop thread only.   */
 #include "tsr_registry.h"
+#include "tsr_list.h"
 #include <string.h>
 
 struct _tsr_registry_t {
@@ -291,8 +292,7 @@ tsr_registry_agent_info(const tsr_registry_agent_t *agent, uint64_t now_ms,
     info->free_slots = agent->slots > agent->used_slots ? agent->slots - agent->used_slots : 0;
     //  Labels sorted by key, so listings are stable
     zlistx_t *keys = zhashx_keys(agent->labels);
-    zlistx_set_comparator(keys, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort(keys);
+    tsr_list_sort_strings(keys);
     info->n_labels = zlistx_size(keys);
     if (info->n_labels)
         info->labels = (Tessera__Label **)zmalloc(info->n_labels * sizeof(Tessera__Label *));

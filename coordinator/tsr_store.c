@@ -419,6 +419,8 @@ tsr_store_save(tsr_store_t *self, zlistx_t *runs, zlistx_t *deleted, uint64_t ne
         return rc == TSR_EFULL ? rc : TSR_ESTORE;
     }
     rc = s_from_mdb(mdb_txn_commit(txn));
+    if (rc == TSR_OK) //  the environment commits without syncing (a cache): runs must last
+        rc = s_from_mdb(mdb_env_sync(self->env, 1));
     return rc == TSR_OK || rc == TSR_EFULL ? rc : TSR_ESTORE;
 }
 

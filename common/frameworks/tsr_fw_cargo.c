@@ -3,6 +3,7 @@
     thread. The command line is taken apart in tsr_fw_cargo_cmd.c, the tools'
     JSON read in tsr_fw_cargo_parse.c.                                       */
 #include "tsr_fw_cargo.h"
+#include "tsr_list.h"
 #include "tsr_fw_io.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -245,7 +246,7 @@ s_doctest_packages(s_session_t *self, zlistx_t *names)
             !tsr_fw_strlist_has(names, package->name))
             zlistx_add_end(names, package->name);
     zlistx_destroy(&candidates);
-    zlistx_sort(names);
+    tsr_list_sort_strings(names);
 }
 
 static int

@@ -3,6 +3,7 @@
     libtest events of `--list` and of runs (`--format json`). Pure; any
     thread.                                                                 */
 #include "tsr_fw_cargo.h"
+#include "tsr_list.h"
 #include "tsr_fw_io.h"
 #include <errno.h>
 #include <libgen.h>
@@ -243,7 +244,7 @@ tsr_fw_cargo_parse_artifacts(const char *jsonl_path, zhashx_t *packages, zlistx_
         return rc;
     if (artifacts.build_failed && errors && zlistx_size(errors) == 0)
         zlistx_add_end(errors, "cargo::build");
-    zlistx_sort(binaries);
+    tsr_list_sort(binaries, s_binary_compare);
     return TSR_OK;
 }
 

@@ -3,6 +3,7 @@
     test-file rules applied to the workdir, jest's file list and our
     reporters' JSON lines. No processes; any thread.                        */
 #include "tsr_fw_io.h"
+#include "tsr_list.h"
 #include "tsr_fw_npm.h"
 #include <dirent.h>
 #include <errno.h>
@@ -342,7 +343,7 @@ tsr_fw_npm_node_test_files(const char *workdir, zlistx_t *args, zlistx_t *files)
             zlistx_add_end(relative, rel);
             free(rel);
         }
-        zlistx_sort(relative);
+        tsr_list_sort_strings(relative);
         for (const char *path = (const char *)zlistx_first(relative); path;
              path = (const char *)zlistx_next(relative))
             zlistx_add_end(files, (void *)path);
