@@ -520,6 +520,34 @@ s_tests_summary(const tsr_job_t *job, bool with_results, Tessera__RunSummary *su
         tsr_testrun_summaries(job->tests, name, summary->results, &summary->n_results);
 }
 
+//  Cut every try's message to a share of TSR_RUN_SUMMARY_TEXT_BYTES when
+//  they are too many together (on a UTF-8 boundary)
+static void
+s_summary_trim(Tessera__RunSummary *summary)
+{
+    size_t total = 0, count = 0;
+    for (size_t index = 0; index < summary->n_results; index++)
+        for (size_t try = 0; try < summary->results[index]->n_tries; try++) {
+            total += strlen(summary->results[index]->tries[try]->message);
+            count++;
+        }
+    if (total <= TSR_RUN_SUMMARY_TEXT_BYTES)
+        return;
+    size_t share = TSR_RUN_SUMMARY_TEXT_BYTES / count;
+    share = share < 256 ? 256 : share;
+    for (size_t index = 0; index < summary->n_results; index++)
+        for (size_t try = 0; try < summary->results[index]->n_tries; try++) {
+            char *message = summary->results[index]->tries[try]->message;
+            size_t size = strlen(message);
+            if (size <= share)
+                continue;
+            size = share;
+            while (size > 0 && ((unsigned char)message[size] & 0xC0) == 0x80)
+                size--; //  message[size] continues a character: cut before it starts
+            message[size] = '\0';
+        }
+}
+
 void
 tsr_run_summary(const tsr_run_t *self, uint64_t now_ms, bool with_results,
                 Tessera__RunSummary *summary)
@@ -565,6 +593,7 @@ tsr_run_summary(const tsr_run_t *self, uint64_t now_ms, bool with_results,
                 summary->results[summary->n_results++] = s_shard_summary(shard);
         }
     }
+    s_summary_trim(summary);
     summary->cached_shards = 0; //  TODO(#5): action cache hits
     uint64_t end_ms = self->finished ? self->finished_ms : now_ms;
     summary->wall_ms = end_ms > self->created_ms ? end_ms - self->created_ms : 0;

@@ -16,6 +16,11 @@
 //  Bytes of a shard's output tail kept per event.
 #define TSR_RUN_TAIL_BYTES 4096
 
+//  Failure texts one RunSummary carries at most, bytes, so that a suite
+//  with thousands of failures still fits one message (tsr_msg's limit):
+//  past it every try's message is cut to an equal share (at least 256).
+#define TSR_RUN_SUMMARY_TEXT_BYTES (4u << 20)
+
 typedef enum {
     TSR_SHARD_WAITING = 0, //  its job's needs have not all passed yet
     TSR_SHARD_QUEUED = 1,  //  waiting for free slots

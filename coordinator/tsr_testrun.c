@@ -405,7 +405,7 @@ s_work_new(bool retry, const char *avoid_agent)
     work->units = s_strings_new();
     work->expect = s_strings_new();
     work->retry = retry;
-    work->avoid_agent = retry && avoid_agent && *avoid_agent ? strdup(avoid_agent) : NULL;
+    work->avoid_agent = avoid_agent && *avoid_agent ? strdup(avoid_agent) : NULL;
     return work;
 }
 
@@ -507,7 +507,8 @@ tsr_testrun_account(tsr_testrun_t *self, char *const *units, size_t unit_count, 
         test->not_run++;
         if (test->unit && test->not_run <= TSR_TESTRUN_MAX_NOT_RUN) {
             if (!requeue)
-                requeue = s_work_new(false, NULL);
+                //  A runner that reported nothing may be broken on that agent
+                requeue = s_work_new(false, result->n_tests == 0 ? agent_key : NULL);
             s_work_add(requeue, requeue_units, test);
             stats_out->requeued++;
         } else {

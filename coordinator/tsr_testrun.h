@@ -6,7 +6,8 @@
     must run again:
       - a test the shard expected but that got no result never ran: it is
         requeued in a new shard (not a try), at most TSR_TESTRUN_MAX_NOT_RUN
-        times, then it ends ERROR "not run";
+        times, then it ends ERROR "not run" (when the runner reported no
+        test at all, the new shard prefers another agent);
       - a result for a test nobody listed is added as a test of its own;
       - a failed try (FAILED, ERROR, TIMED_OUT, CRASHED) with retries left
         (JobSpec.retries) is re-run in a new shard that prefers another
@@ -69,8 +70,9 @@ typedef struct {
 typedef struct {
     zlistx_t *units;   //  owned strings: ids to send (Assign.test_ids), in order
     zlistx_t *expect;  //  owned strings: tests awaiting a result from it
-    bool retry;        //  re-runs failed tries: prefer another agent than `avoid_agent`
-    char *avoid_agent; //  owned; the agent the failed tries ran on; NULL if none
+    bool retry;        //  re-runs failed tries (else: tests that got no result)
+    char *avoid_agent; //  owned; prefer another agent than this one (the failed tries
+                       //  ran on it, or its runner reported nothing); NULL if any
 } tsr_testrun_work_t;
 
 //  What one shard's result did, for the event and the start-up learning.

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "tsr_run.h"
 #include "tsr_testrun.h"
 
 #define KEY_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -211,6 +212,10 @@ test_testrun_not_run_is_bounded(void **state)
         zlistx_t *work = s_account(tests, (char **)ids, 1, &result, KEY_A, &stats);
         assert_int_equal(zlistx_size(work), 1);
         assert_int_equal(stats.requeued, 1);
+        //  The runner reported nothing: maybe it is broken there
+        tsr_testrun_work_t *item = (tsr_testrun_work_t *)zlistx_first(work);
+        assert_false(item->retry);
+        assert_string_equal(item->avoid_agent, KEY_A);
         zlistx_destroy(&work);
     }
     tsr_testrun_expect(tests, (char **)ids, 1);
@@ -509,6 +514,42 @@ test_testrun_long_messages_are_bounded(void **state)
     tsr_testrun_destroy(&tests);
 }
 
+static void
+test_run_summary_of_many_failures_fits_one_message(void **state)
+{
+    (void)state;
+    tsr_digest_t workspace = {{0}, 0};
+    tsr_run_t *run = tsr_run_new("run-1", 1, "u", "demo", &workspace, 0);
+    Tessera__JobSpec spec = TESSERA__JOB_SPEC__INIT;
+    spec.name = (char *)"py";
+    spec.framework = (char *)"pytest";
+    tsr_job_t *job = tsr_run_add_job(run, &spec, 1);
+    assert_non_null(job->tests);
+    char *message = (char *)zmalloc(TSR_TESTRUN_MESSAGE_MAX + 1);
+    memset(message, 'm', TSR_TESTRUN_MESSAGE_MAX);
+    for (int index = 0; index < 2000; index++) {
+        char id[32];
+        snprintf(id, sizeof id, "t.py::test_%d", index);
+        tsr_test_t *test = tsr_testrun_add(job->tests, id, "t.py", id, true);
+        tsr_testrun_add_try(test, F, 1, NULL, "a", message, TSR_TRY_RESULT);
+    }
+    free(message);
+    Tessera__RunSummary summary;
+    tsr_run_summary(run, 0, true, &summary);
+    assert_int_equal(summary.n_results, 2000);
+    assert_int_equal(summary.failed, 2000);
+    size_t total = 0;
+    for (size_t index = 0; index < summary.n_results; index++)
+        total += strlen(summary.results[index]->tries[0]->message);
+    assert_true(total <= TSR_RUN_SUMMARY_TEXT_BYTES);
+    assert_true(strlen(summary.results[0]->tries[0]->message) >= 256);
+    Tessera__WatchReply reply = TESSERA__WATCH_REPLY__INIT;
+    reply.summary = &summary;
+    assert_true(tessera__watch_reply__get_packed_size(&reply) < (6u << 20));
+    tsr_run_summary_clear(&summary);
+    tsr_run_destroy(&run);
+}
+
 int
 main(void)
 {
@@ -524,6 +565,7 @@ main(void)
         cmocka_unit_test(test_testrun_listed_files_are_covered_by_their_tests),
         cmocka_unit_test(test_testrun_abandon_and_cancel),
         cmocka_unit_test(test_testrun_long_messages_are_bounded),
+        cmocka_unit_test(test_run_summary_of_many_failures_fits_one_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
