@@ -301,10 +301,14 @@ tsr_coord_agents_dispatch(tsr_coordinator_t *self)
     zlistx_t *attempts = zlistx_new();
     zlistx_t *unreachable = zlistx_new();
     zlistx_set_destructor(unreachable, s_string_free);
+    //  Agents with free slots, collected first: filling walks the registry too
+    zlistx_t *ready = zlistx_new();
     for (tsr_registry_agent_t *agent = tsr_registry_first(self->registry); agent;
-         agent = tsr_registry_next(self->registry)) {
-        if (tsr_registry_agent_free_slots(agent) == 0)
-            continue;
+         agent = tsr_registry_next(self->registry))
+        if (tsr_registry_agent_free_slots(agent) > 0)
+            zlistx_add_end(ready, agent);
+    for (tsr_registry_agent_t *agent = (tsr_registry_agent_t *)zlistx_first(ready); agent;
+         agent = (tsr_registry_agent_t *)zlistx_next(ready)) {
         zlistx_purge(attempts);
         tsr_sched_fill(self->sched, agent, now_ms, attempts);
         for (tsr_attempt_t *attempt = (tsr_attempt_t *)zlistx_first(attempts); attempt;
@@ -325,6 +329,7 @@ tsr_coord_agents_dispatch(tsr_coordinator_t *self)
                      requeued);
         tsr_registry_remove(self->registry, key);
     }
+    zlistx_destroy(&ready);
     zlistx_destroy(&attempts);
     zlistx_destroy(&unreachable);
 }

@@ -11,6 +11,8 @@
 #include "tsr_config.h"
 #include "tsr_handshake.h"
 #include "tsr_coordinator.h"
+#include "tsr_history.h"
+#include "tsr_listings.h"
 #include "tsr_msg.h"
 #include "tsr_registry.h"
 #include "tsr_sched.h"
@@ -39,6 +41,8 @@ struct _tsr_coordinator_t {
     zcert_t *cert;                       //  owned; our key pair; NULL until started
     tsr_cas_t *cas;                      //  owned; NULL until started
     tsr_store_t *store;                  //  owned; NULL until started
+    tsr_history_t *history;              //  owned; timing history; NULL until started
+    tsr_listings_t *listings;            //  owned; listing cache; NULL until started
     tsr_registry_t *registry;            //  owned
     tsr_sched_t *sched;                  //  owned
     tsr_zap_t *zap;                      //  owned; NULL until started

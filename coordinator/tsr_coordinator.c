@@ -23,6 +23,9 @@
 #define TSR_COORD_MAP_HEADROOM_BYTES (256ull << 20)
 //  How often idle uploads are swept, ms
 #define TSR_COORD_SWEEP_MS 5000
+//  History and cached listings unused this long are dropped at start, ms
+#define TSR_COORD_HISTORY_KEEP_MS (90ull * 24 * 3600 * 1000)
+#define TSR_COORD_LISTINGS_KEEP_MS (30ull * 24 * 3600 * 1000)
 
 static char *
 s_strdup_or(const char *value, const char *fallback)
@@ -75,6 +78,8 @@ tsr_coordinator_destroy(tsr_coordinator_t **self_p)
     tsr_sched_destroy(&self->sched);
     tsr_registry_destroy(&self->registry);
     tsr_store_destroy(&self->store);
+    tsr_history_destroy(&self->history);
+    tsr_listings_destroy(&self->listings);
     tsr_cas_destroy(&self->cas);
     zcert_destroy(&self->cert);
     free(self->agents_endpoint);
@@ -137,6 +142,37 @@ s_resume(tsr_coordinator_t *self)
     return TSR_OK;
 }
 
+//  The timing history and the listing cache test jobs are planned from
+static int
+s_open_planning(tsr_coordinator_t *self)
+{
+    MDB_env *env = tsr_cas_env(self->cas);
+    self->history = tsr_history_new(env);
+    self->listings = tsr_listings_new(env);
+    int rc = tsr_history_open(self->history);
+    if (rc == TSR_OK)
+        rc = tsr_listings_open(self->listings);
+    if (rc != TSR_OK) {
+        tsr_log_error("cannot open the timing history or the listing cache: %s", tsr_strerror(rc));
+        return rc;
+    }
+    uint64_t now_ms = tsr_coord_now_wall();
+    size_t history_removed = 0, listings_removed = 0;
+    if (now_ms > TSR_COORD_HISTORY_KEEP_MS &&
+        tsr_history_prune(self->history, now_ms - TSR_COORD_HISTORY_KEEP_MS, &history_removed) !=
+            TSR_OK)
+        tsr_log_warn("cannot prune the timing history");
+    if (now_ms > TSR_COORD_LISTINGS_KEEP_MS &&
+        tsr_listings_prune(self->listings, now_ms - TSR_COORD_LISTINGS_KEEP_MS,
+                           &listings_removed) != TSR_OK)
+        tsr_log_warn("cannot prune the listing cache");
+    if (history_removed || listings_removed)
+        tsr_log_info("pruned history_records=%zu cached_listings=%zu", history_removed,
+                     listings_removed);
+    tsr_sched_set_stores(self->sched, self->history, self->listings);
+    return TSR_OK;
+}
+
 static int
 s_open_store(tsr_coordinator_t *self)
 {
@@ -151,6 +187,8 @@ s_open_store(tsr_coordinator_t *self)
     tsr_cas_set_limit(self->cas, self->config.cache_max_bytes);
     self->store = tsr_store_new();
     rc = tsr_store_open(self->store, tsr_cas_env(self->cas));
+    if (rc == TSR_OK)
+        rc = s_open_planning(self);
     if (rc == TSR_OK)
         rc = s_resume(self);
     return rc == TSR_OK ? TSR_OK : TSR_ESTORE;

@@ -1,6 +1,10 @@
 /*  tsr_planner - how a job becomes shards, and what each shard runs
-    Command jobs only for now (issue 4 adds frameworks). Loop thread only.  */
+    Checks submitted jobs, fills Assigns, and plans test jobs with
+    tsr_testplan over tsr_history. Loop thread of the coordinator only.    */
 #include "tsr_planner.h"
+#include "tsr_framework.h"
+#include "tsr_testplan.h"
+#include <math.h>
 #include <string.h>
 
 //  A workdir stays inside the workspace: relative, no ".." component
@@ -50,9 +54,24 @@ tsr_planner_plan(const Tessera__JobSpec *job, uint32_t *count_out, const char **
         *reason_out = "too many shards";
         return TSR_EINVAL;
     }
-    //  TODO(#4): framework jobs list their tests first and shard by timing
-    *count_out = job->shards ? job->shards : 1;
+    if (job->framework && *job->framework && !tsr_framework_find(job->framework)) {
+        *reason_out = "unknown framework (pytest, cargo, npm or command)";
+        return TSR_EINVAL;
+    }
+    if (job->repeat > TSR_PLANNER_MAX_REPEAT) {
+        *reason_out = "repeat is too large";
+        return TSR_EINVAL;
+    }
+    //  A test job lists its tests first; its RUN shards come from tsr_planner_tests
+    *count_out = tsr_run_spec_is_tests(job) ? 1 : job->shards ? job->shards : 1;
     return TSR_OK;
+}
+
+uint32_t
+tsr_planner_threads(const tsr_shard_t *shard)
+{
+    assert(shard);
+    return shard->kind == TESSERA__ASSIGN__KIND__LIST ? 1 : shard->job->threads;
 }
 
 void
@@ -71,9 +90,76 @@ tsr_planner_assign(const tsr_shard_t *shard, Tessera__Assign *assign)
     assign->env = spec->env;
     assign->workdir = spec->workdir;
     assign->timeout_ms = spec->timeout_s > UINT32_MAX / 1000 ? UINT32_MAX : spec->timeout_s * 1000;
-    assign->threads = job->threads;
-    assign->framework = (char *)"command"; //  TODO(#4): spec->framework once planned here
-    assign->kind = TESSERA__ASSIGN__KIND__RUN;
+    assign->threads = tsr_planner_threads(shard);
+    assign->project = job->run->project;
+    if (!job->tests) {
+        assign->framework = (char *)"command";
+        assign->kind = TESSERA__ASSIGN__KIND__RUN;
+        return;
+    }
+    assign->framework = spec->framework;
+    assign->kind = shard->kind;
+    assign->n_test_ids = shard->unit_count;
+    assign->test_ids = shard->units;
+}
+
+static void
+s_planned_free(void **item_p)
+{
+    tsr_planner_shard_t *shard = (tsr_planner_shard_t *)*item_p;
+    if (!shard)
+        return;
+    zlistx_destroy(&shard->units);
+    free(shard);
+    *item_p = NULL;
+}
+
+zlistx_t *
+tsr_planner_shards_new(void)
+{
+    zlistx_t *list = zlistx_new();
+    zlistx_set_destructor(list, s_planned_free);
+    return list;
+}
+
+int
+tsr_planner_tests(tsr_job_t *job, tsr_history_t *history, uint32_t slots, zlistx_t *shards_out)
+{
+    assert(job);
+    assert(job->tests);
+    assert(shards_out);
+    const char *project = job->run->project;
+    const char *name = job->spec->name;
+    //  One read snapshot for thousands of lookups
+    bool batch = history && tsr_history_begin(history, false) == TSR_OK;
+    tsr_testplan_t *plan = tsr_testplan_new();
+    for (tsr_test_t *test = tsr_testrun_first(job->tests); test;
+         test = tsr_testrun_next(job->tests)) {
+        if (!test->listed)
+            continue;
+        tsr_history_entry_t entry;
+        bool known = history && *project &&
+                     tsr_history_lookup(history, project, name, test->id, &entry) == TSR_OK;
+        tsr_testplan_add(plan, test->id, test->group, known, known ? entry.mean_ms : 0.0);
+    }
+    tsr_testplan_opts_t opts = {.shards = job->spec->shards,
+                                .slots = slots ? slots : 1,
+                                .startup_ms = TSR_PLANNER_DEFAULT_STARTUP_MS};
+    tsr_history_startup_t startup;
+    if (history && *project && tsr_history_startup(history, project, name, &startup) == TSR_OK &&
+        isfinite(startup.startup_ms) && startup.startup_ms >= 0)
+        opts.startup_ms = startup.startup_ms;
+    if (batch)
+        tsr_history_abort(history);
+    int rc = tsr_testplan_build(plan, &opts);
+    for (size_t index = 0; rc == TSR_OK && index < tsr_testplan_shard_count(plan); index++) {
+        tsr_planner_shard_t *shard = (tsr_planner_shard_t *)zmalloc(sizeof *shard);
+        shard->units = tsr_testplan_shard_ids(plan, index);
+        shard->cost_ms = tsr_testplan_shard_cost_ms(plan, index);
+        zlistx_add_end(shards_out, shard);
+    }
+    tsr_testplan_destroy(&plan);
+    return rc;
 }
 
 static int

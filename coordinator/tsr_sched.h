@@ -7,15 +7,28 @@
     most max_infra_retries times, then ERROR); a result for an attempt that is
     not current is ignored. Failed commands are retried JobSpec.retries times;
     a job is queued once all its `needs` passed, and skipped if one did not.
-    Pure policy: no sockets; time is `now_ms`, wall clock (it is persisted).
+    Test jobs (pytest, cargo, npm) first list their tests (a LIST shard, or
+    the listing cache), are planned from the timing history (tsr_planner),
+    and account every test's results (tsr_testrun): unreported tests and
+    retries of failed ones become new shards; a retry prefers another agent
+    than the one it failed on. Their history is written when they finish.
+    Policy: no sockets; time is `now_ms`, wall clock (it is persisted). The
+    history and the listing cache are LMDB stores the caller lends.
     Loop thread of the coordinator only.                                      */
 #ifndef TSR_SCHED_H
 #define TSR_SCHED_H
 
 #include "tessera.pb-c.h"
 #include "tsr_common.h"
+#include "tsr_history.h"
+#include "tsr_listings.h"
 #include "tsr_registry.h"
 #include "tsr_run.h"
+
+//  How long a shard waits for an agent it prefers (a retry: another agent
+//  than the one it failed on; a --repeat copy: another than its sibling's)
+//  while that agent is busy, ms. An agent that is alone takes it at once.
+#define TSR_SCHED_AVOID_WAIT_MS 10000
 
 //  Finished runs kept (memory and store) for `tessera status`.
 #define TSR_SCHED_KEEP_RUNS 100
@@ -44,6 +57,10 @@ typedef struct _tsr_sched_t tsr_sched_t;
 //  `registry` (borrowed) is kept in step with the leases.
 tsr_sched_t *tsr_sched_new(tsr_registry_t *registry, uint32_t max_infra_retries);
 void tsr_sched_destroy(tsr_sched_t **self_p);
+
+//  The timing history and the listing cache test jobs use (borrowed; each
+//  may be NULL: no history, no cache). Set them before the first submit.
+void tsr_sched_set_stores(tsr_sched_t *self, tsr_history_t *history, tsr_listings_t *listings);
 
 //  Counters of the run store: next run sequence number and next attempt id.
 void tsr_sched_counters(tsr_sched_t *self, uint64_t *next_run_out, uint64_t *next_attempt_out);
@@ -75,6 +92,9 @@ size_t tsr_sched_queued(tsr_sched_t *self);
 
 //  Fill the agent's free slots from the queue. New attempts (borrowed) are
 //  appended to `attempts_out`; send each one an Assign. Returns their count.
+//  A shard that prefers another agent is left for it while another agent
+//  that fits exists and its preference has not lapsed. Walks the registry:
+//  do not call it while iterating the registry.
 size_t tsr_sched_fill(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t now_ms,
                       zlistx_t *attempts_out);
 
@@ -88,8 +108,11 @@ TSR_NODISCARD int tsr_sched_progress(tsr_sched_t *self, const char *agent_key,
 
 //  A Result from `agent_key`: ends the lease and records the outcome, or
 //  requeues the shard (Result.error: an infrastructure failure; a failed
-//  command with retries left). TSR_OK, or TSR_ENOTFOUND if the attempt is not
-//  current on that agent (a stale result: nothing changes).
+//  command with retries left). A test job's LIST result plans the job; a
+//  RUN result is accounted per test (tsr_testrun_account) and may queue
+//  new shards. May write the history and the listing cache. TSR_OK, or
+//  TSR_ENOTFOUND if the attempt is not current on that agent (a stale
+//  result: nothing changes).
 TSR_NODISCARD int tsr_sched_result(tsr_sched_t *self, const char *agent_key,
                                    const Tessera__Result *result, uint64_t now_ms);
 

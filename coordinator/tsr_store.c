@@ -91,6 +91,71 @@ s_pack(const ProtobufCMessage *message)
     return value;
 }
 
+static const char *
+s_or_empty(const char *text)
+{
+    return text ? text : "";
+}
+
+//  The record of a test job's tests; arrays allocated, strings borrowed
+static Tessera__StoredJobTests *
+s_tests_record(const tsr_job_t *job)
+{
+    Tessera__StoredJobTests *record = (Tessera__StoredJobTests *)zmalloc(sizeof *record);
+    tessera__stored_job_tests__init(record);
+    tsr_testrun_t *tests = job->tests;
+    record->job = job->index;
+    record->listed = tsr_testrun_is_listed(tests);
+    record->cancelled = tsr_testrun_is_cancelled(tests);
+    record->error = (char *)s_or_empty(tsr_testrun_failure(tests));
+    record->n_list_errors = tsr_testrun_error_count(tests);
+    record->list_errors = (char **)zmalloc((record->n_list_errors + 1) * sizeof(char *));
+    for (size_t index = 0; index < record->n_list_errors; index++)
+        record->list_errors[index] = (char *)tsr_testrun_error(tests, index);
+    record->tests = (Tessera__StoredTest **)zmalloc((tsr_testrun_size(tests) + 1) * sizeof(void *));
+    for (tsr_test_t *test = tsr_testrun_first(tests); test; test = tsr_testrun_next(tests)) {
+        Tessera__StoredTest *stored = (Tessera__StoredTest *)zmalloc(sizeof *stored);
+        tessera__stored_test__init(stored);
+        stored->id = test->id;
+        stored->group = (char *)s_or_empty(test->group);
+        stored->unit = (char *)s_or_empty(test->unit);
+        stored->listed = test->listed;
+        stored->retries_used = test->retries_used;
+        stored->not_run = test->not_run;
+        stored->tries = (Tessera__StoredTry **)zmalloc((zlistx_size(test->tries) + 1) *
+                                                       sizeof(Tessera__StoredTry *));
+        for (const tsr_test_try_t *try = (const tsr_test_try_t *)zlistx_first(test->tries); try;
+             try = (const tsr_test_try_t *)zlistx_next(test->tries)) {
+            Tessera__StoredTry *stored_try = (Tessera__StoredTry *)zmalloc(sizeof *stored_try);
+            tessera__stored_try__init(stored_try);
+            stored_try->outcome = try->outcome;
+            stored_try->duration_ms = try->duration_ms;
+            stored_try->agent_key = (char *)s_or_empty(try->agent_key);
+            stored_try->agent_name = (char *)s_or_empty(try->agent_name);
+            stored_try->message = (char *)s_or_empty(try->message);
+            stored_try->covered = try->covered;
+            stored_try->never_ran = try->never_ran;
+            stored->tries[stored->n_tries++] = stored_try;
+        }
+        record->tests[record->n_tests++] = stored;
+    }
+    return record;
+}
+
+static void
+s_tests_record_free(Tessera__StoredJobTests *record)
+{
+    for (size_t index = 0; index < record->n_tests; index++) {
+        for (size_t try = 0; try < record->tests[index]->n_tries; try++)
+            free(record->tests[index]->tries[try]);
+        free(record->tests[index]->tries);
+        free(record->tests[index]);
+    }
+    free(record->tests);
+    free(record->list_errors);
+    free(record);
+}
+
 static MDB_val
 s_run_record(const tsr_run_t *run)
 {
@@ -109,13 +174,17 @@ s_run_record(const tsr_run_t *run)
     record.seq = run->seq;
     record.no_cache = run->no_cache;
     record.cancelled = run->cancelled;
+    record.fail_on_flaky = run->fail_on_flaky;
 
     size_t shard_total = 0;
     record.n_jobs = run->job_count;
     record.jobs = (Tessera__JobSpec **)zmalloc((run->job_count + 1) * sizeof(Tessera__JobSpec *));
+    record.tests = (Tessera__StoredJobTests **)zmalloc((run->job_count + 1) * sizeof(void *));
     for (uint32_t index = 0; index < run->job_count; index++) {
         record.jobs[index] = run->jobs[index]->spec; //  borrowed; pack only reads it
         shard_total += run->jobs[index]->shard_count;
+        if (run->jobs[index]->tests)
+            record.tests[record.n_tests++] = s_tests_record(run->jobs[index]);
     }
     Tessera__StoredShard *shards =
         (Tessera__StoredShard *)zmalloc((shard_total + 1) * sizeof(Tessera__StoredShard));
@@ -124,7 +193,7 @@ s_run_record(const tsr_run_t *run)
     for (uint32_t job_index = 0; job_index < run->job_count; job_index++) {
         const tsr_job_t *job = run->jobs[job_index];
         for (uint32_t index = 0; index < job->shard_count; index++) {
-            const tsr_shard_t *shard = &job->shards[index];
+            const tsr_shard_t *shard = job->shards[index];
             Tessera__StoredShard *stored = &shards[record.n_shards];
             tessera__stored_shard__init(stored);
             stored->job = job_index;
@@ -140,10 +209,24 @@ s_run_record(const tsr_run_t *run)
             stored->agent_name = shard->agent_name ? shard->agent_name : (char *)"";
             stored->duration_ms = shard->duration_ms;
             stored->text = shard->text ? shard->text : (char *)"";
+            stored->kind = (uint32_t)shard->kind;
+            stored->n_units = shard->unit_count;
+            stored->units = shard->units;
+            stored->n_expect = shard->expect_count;
+            stored->expect = shard->expect;
+            stored->avoid_agent = (char *)s_or_empty(shard->avoid_agent);
+            stored->avoid_until_ms = shard->avoid_until_ms;
+            stored->sibling = shard->sibling;
+            stored->accounted = shard->accounted;
+            stored->startup_ok = shard->startup_ok;
+            stored->tests_ms = shard->tests_ms;
             record.shards[record.n_shards++] = stored;
         }
     }
     MDB_val value = s_pack(&record.base);
+    for (size_t index = 0; index < record.n_tests; index++)
+        s_tests_record_free(record.tests[index]);
+    free(record.tests);
     free(record.jobs);
     free(record.shards);
     free(shards);
@@ -154,6 +237,47 @@ static char *
 s_nonempty(const char *text)
 {
     return text && *text ? strdup(text) : NULL;
+}
+
+//  Restore a test job's tests; false (with a reason) if they do not fit the run
+static bool
+s_tests_from_record(tsr_run_t *run, const Tessera__StoredJobTests *record, const char **reason_out)
+{
+    if (record->job >= run->job_count || !run->jobs[record->job]->tests) {
+        *reason_out = "tests of an unknown job";
+        return false;
+    }
+    tsr_testrun_t *tests = run->jobs[record->job]->tests;
+    if (record->listed)
+        tsr_testrun_set_listed(tests);
+    if (record->cancelled)
+        tsr_testrun_cancel(tests);
+    if (record->error && *record->error)
+        tsr_testrun_set_failure(tests, record->error);
+    for (size_t index = 0; index < record->n_list_errors; index++)
+        tsr_testrun_add_error(tests, record->list_errors[index]);
+    for (size_t index = 0; index < record->n_tests; index++) {
+        const Tessera__StoredTest *stored = record->tests[index];
+        if (!stored->id || !*stored->id) {
+            *reason_out = "a test without an id";
+            return false;
+        }
+        tsr_test_t *test =
+            tsr_testrun_add(tests, stored->id, stored->group, stored->unit, stored->listed);
+        if (!test)
+            continue; //  listed twice: keep the first
+        test->retries_used = stored->retries_used;
+        test->not_run = stored->not_run;
+        for (size_t try = 0; try < stored->n_tries; try++) {
+            const Tessera__StoredTry *stored_try = stored->tries[try];
+            tsr_testrun_add_try(test, stored_try->outcome, stored_try->duration_ms,
+                                stored_try->agent_key, stored_try->agent_name, stored_try->message,
+                                stored_try->covered     ? TSR_TRY_COVERED
+                                : stored_try->never_ran ? TSR_TRY_NEVER_RAN
+                                                        : TSR_TRY_RESULT);
+        }
+    }
+    return true;
 }
 
 //  Rebuild a run from its record; NULL (with a reason) if it does not hold together
@@ -197,7 +321,13 @@ s_run_from_record(const Tessera__StoredRun *record, const char **reason_out)
             tsr_run_destroy(&run);
             goto out;
         }
-        tsr_shard_t *shard = &job->shards[stored->index];
+        if (stored->kind != TESSERA__ASSIGN__KIND__RUN &&
+            (stored->kind != TESSERA__ASSIGN__KIND__LIST || !job->tests)) {
+            *reason_out = "shard of an unknown kind";
+            tsr_run_destroy(&run);
+            goto out;
+        }
+        tsr_shard_t *shard = job->shards[stored->index];
         shard->state = (tsr_shard_state_t)stored->state;
         shard->outcome = stored->outcome;
         shard->attempts = stored->attempts;
@@ -212,13 +342,28 @@ s_run_from_record(const Tessera__StoredRun *record, const char **reason_out)
         shard->duration_ms = stored->duration_ms;
         free(shard->text);
         shard->text = s_nonempty(stored->text);
+        shard->kind = (Tessera__Assign__Kind)stored->kind;
+        tsr_shard_set_units(shard, stored->units, stored->n_units);
+        tsr_shard_set_expect(shard, stored->expect, stored->n_expect);
+        shard->avoid_agent = s_nonempty(stored->avoid_agent);
+        shard->avoid_until_ms = stored->avoid_until_ms;
+        shard->sibling = stored->sibling;
+        shard->accounted = stored->accounted;
+        shard->startup_ok = stored->startup_ok;
+        shard->tests_ms = stored->tests_ms;
     }
+    for (size_t index = 0; index < record->n_tests; index++)
+        if (!s_tests_from_record(run, record->tests[index], reason_out)) {
+            tsr_run_destroy(&run);
+            goto out;
+        }
     run->uploaded_bytes = record->uploaded_bytes;
     run->finished_ms = record->finished_ms;
     run->finished = record->finished_ms != 0;
     run->event_seq = record->event_seq;
     run->no_cache = record->no_cache;
     run->cancelled = record->cancelled;
+    run->fail_on_flaky = record->fail_on_flaky;
     run->dirty = false;
 out:
     free(counts);

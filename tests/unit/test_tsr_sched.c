@@ -252,7 +252,7 @@ test_sched_single_shard_id_is_job_name(void **state)
     assert_int_equal(s_submit(fixture, &job, 1, NULL, 0, &run), TSR_OK);
     assert_int_equal(run->jobs[0]->shard_count, 1);
     char id[64];
-    tsr_shard_id(&run->jobs[0]->shards[0], id, sizeof id);
+    tsr_shard_id(run->jobs[0]->shards[0], id, sizeof id);
     assert_string_equal(id, "build");
 }
 
@@ -269,8 +269,8 @@ test_sched_failed_command_fails_run(void **state)
     assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 0)->id, 1, 10), TSR_OK);
     assert_true(run->finished);
     assert_string_equal(tsr_run_status(run), "failed");
-    assert_int_equal(run->jobs[0]->shards[0].outcome, TESSERA__OUTCOME__FAILED);
-    assert_string_equal(run->jobs[0]->shards[0].text, "exit code 1");
+    assert_int_equal(run->jobs[0]->shards[0]->outcome, TESSERA__OUTCOME__FAILED);
+    assert_string_equal(run->jobs[0]->shards[0]->text, "exit code 1");
 }
 
 static void
@@ -374,8 +374,8 @@ test_sched_lost_agent_requeues_and_stale_result_is_ignored(void **state)
     assert_int_equal(s_result(fixture, KEY_B, new_id, 0, 4300), TSR_OK);
     assert_true(run->finished);
     assert_string_equal(tsr_run_status(run), "passed");
-    assert_int_equal(run->jobs[0]->shards[0].attempts, 2);
-    assert_string_equal(run->jobs[0]->shards[0].agent_name, "b");
+    assert_int_equal(run->jobs[0]->shards[0]->attempts, 2);
+    assert_string_equal(run->jobs[0]->shards[0]->agent_name, "b");
     assert_int_equal(s_events(run, TESSERA__EVENT__KIND__SHARD_FINISHED), 1); //  reported once
 }
 
@@ -395,9 +395,9 @@ test_sched_infra_retries_are_bounded(void **state)
     }
     //  MAX_RETRIES requeues, then the next failure ends the shard as ERROR
     assert_true(run->finished);
-    assert_int_equal(run->jobs[0]->shards[0].outcome, TESSERA__OUTCOME__ERROR);
-    assert_int_equal(run->jobs[0]->shards[0].attempts, MAX_RETRIES + 1);
-    assert_non_null(strstr(run->jobs[0]->shards[0].text, "gave up"));
+    assert_int_equal(run->jobs[0]->shards[0]->outcome, TESSERA__OUTCOME__ERROR);
+    assert_int_equal(run->jobs[0]->shards[0]->attempts, MAX_RETRIES + 1);
+    assert_non_null(strstr(run->jobs[0]->shards[0]->text, "gave up"));
     assert_string_equal(tsr_run_status(run), "error");
     assert_int_equal(tsr_sched_queued(fixture->sched), 0);
 }
@@ -416,8 +416,8 @@ test_sched_result_error_counts_as_infra_failure(void **state)
     result.attempt_id = s_attempt(fixture, 0)->id;
     result.error = (char *)"cannot materialise";
     assert_int_equal(tsr_sched_result(fixture->sched, KEY_A, &result, 10), TSR_OK);
-    assert_int_equal(run->jobs[0]->shards[0].infra_failures, 1);
-    assert_int_equal(run->jobs[0]->shards[0].state, TSR_SHARD_QUEUED);
+    assert_int_equal(run->jobs[0]->shards[0]->infra_failures, 1);
+    assert_int_equal(run->jobs[0]->shards[0]->state, TSR_SHARD_QUEUED);
     assert_int_equal(agent->running, 0);
 }
 
@@ -437,7 +437,7 @@ test_sched_hand_back_requeues_without_counting(void **state)
         assert_int_equal(agent->running, 0);
     }
     assert_false(run->finished);
-    assert_int_equal(run->jobs[0]->shards[0].infra_failures, 0);
+    assert_int_equal(run->jobs[0]->shards[0]->infra_failures, 0);
     assert_int_equal(tsr_sched_queued(fixture->sched), 1);
     //  Ids that are not current on the agent are ignored
     uint64_t bogus = 999;
@@ -486,7 +486,7 @@ test_sched_command_retries_are_bounded(void **state)
     }
     assert_true(run->finished);
     assert_string_equal(tsr_run_status(run), "failed");
-    assert_int_equal(run->jobs[0]->shards[0].attempts, 2);
+    assert_int_equal(run->jobs[0]->shards[0]->attempts, 2);
 }
 
 static void
@@ -510,15 +510,15 @@ test_sched_needs_gate_and_skip(void **state)
     //  build passed: test is queued, deploy still waits
     assert_int_equal(tsr_sched_queued(fixture->sched), 2);
     assert_int_equal(s_fill(fixture, agent, 20), 2);
-    assert_int_equal(run->jobs[2]->shards[0].state, TSR_SHARD_WAITING);
+    assert_int_equal(run->jobs[2]->shards[0]->state, TSR_SHARD_WAITING);
     assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 0)->id, 1, 30), TSR_OK);
     assert_int_equal(s_result(fixture, KEY_A, s_attempt(fixture, 1)->id, 0, 30), TSR_OK);
 
     //  test failed: deploy is skipped, never queued
     assert_true(run->finished);
-    assert_int_equal(run->jobs[2]->shards[0].state, TSR_SHARD_DONE);
-    assert_int_equal(run->jobs[2]->shards[0].outcome, TESSERA__OUTCOME__SKIPPED);
-    assert_non_null(strstr(run->jobs[2]->shards[0].text, "needs 'test'"));
+    assert_int_equal(run->jobs[2]->shards[0]->state, TSR_SHARD_DONE);
+    assert_int_equal(run->jobs[2]->shards[0]->outcome, TESSERA__OUTCOME__SKIPPED);
+    assert_non_null(strstr(run->jobs[2]->shards[0]->text, "needs 'test'"));
     assert_string_equal(tsr_run_status(run), "failed");
     Tessera__RunSummary summary;
     tsr_run_summary(run, 30, false, &summary);
@@ -667,7 +667,7 @@ test_sched_cancel_ends_run_and_lists_running_attempts(void **state)
     assert_int_equal(zlistx_size(fixture->refs), 2);
     assert_int_equal(agent->running, 0);
     assert_int_equal(tsr_sched_queued(fixture->sched), 0);
-    assert_int_equal(run->jobs[1]->shards[0].outcome, TESSERA__OUTCOME__CANCELLED);
+    assert_int_equal(run->jobs[1]->shards[0]->outcome, TESSERA__OUTCOME__CANCELLED);
     //  A result that arrives after the cancel is stale
     assert_int_equal(s_result(fixture, KEY_A, running_id, 0, 20), TSR_ENOTFOUND);
     assert_int_equal(tsr_sched_cancel(fixture->sched, "run-404", 10, fixture->refs), TSR_ENOTFOUND);
@@ -684,12 +684,12 @@ s_restored_run(void)
     tsr_digest_t workspace = {{0}, 1};
     tsr_run_t *run = tsr_run_new("run-5", 5, "uuid-5", "demo", &workspace, 100);
     tsr_job_t *restored = tsr_run_add_job(run, &job.spec, 2);
-    restored->shards[0].state = TSR_SHARD_RUNNING;
-    restored->shards[0].attempt_id = 7;
-    restored->shards[0].attempts = 1;
-    restored->shards[0].agent_key = strdup(KEY_A);
-    restored->shards[0].agent_name = strdup("a");
-    restored->shards[1].state = TSR_SHARD_QUEUED;
+    restored->shards[0]->state = TSR_SHARD_RUNNING;
+    restored->shards[0]->attempt_id = 7;
+    restored->shards[0]->attempts = 1;
+    restored->shards[0]->agent_key = strdup(KEY_A);
+    restored->shards[0]->agent_name = strdup("a");
+    restored->shards[1]->state = TSR_SHARD_QUEUED;
     run->event_seq = 3;
     return run;
 }
@@ -722,7 +722,7 @@ test_sched_restore_reattaches_orphan_on_hello(void **state)
     tsr_sched_tick(fixture->sched, 5000); //  attached: the deadline no longer applies
     assert_non_null(tsr_sched_attempt(fixture->sched, 7));
     assert_int_equal(s_result(fixture, KEY_A, 7, 0, 5100), TSR_OK);
-    assert_int_equal(borrowed->jobs[0]->shards[0].outcome, TESSERA__OUTCOME__PASSED);
+    assert_int_equal(borrowed->jobs[0]->shards[0]->outcome, TESSERA__OUTCOME__PASSED);
     //  Event numbers continue after the restored ones
     Tessera__Event *event = (Tessera__Event *)zlistx_last(borrowed->events);
     assert_true(event->seq > 3);
@@ -740,7 +740,7 @@ test_sched_restore_requeues_orphan_after_grace(void **state)
     tsr_sched_tick(fixture->sched, 4000);
     assert_null(tsr_sched_attempt(fixture->sched, 7));
     assert_int_equal(tsr_sched_queued(fixture->sched), 2);
-    assert_int_equal(borrowed->jobs[0]->shards[0].infra_failures, 1);
+    assert_int_equal(borrowed->jobs[0]->shards[0]->infra_failures, 1);
     //  The agent shows up late: its attempt is no longer current, so it is cancelled
     s_agent(fixture, KEY_A, "a", 1, "linux");
     uint64_t in_flight[1] = {7};
