@@ -410,6 +410,7 @@ static int
 s_connect(tsr_agent_t *self)
 {
     assert(!self->dealer);
+    self->last_tick_ms = zclock_mono(); //  a fresh link: freeze detection starts now
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     assert(dealer);
     zcert_apply(self->cert, dealer);
@@ -456,6 +457,27 @@ s_lose_link(tsr_agent_t *self)
     self->reconnect_timer = zloop_timer(self->loop, (size_t)delay_ms, 1, s_on_reconnect, self);
 }
 
+//  Were we frozen (SIGSTOP, a stalled VM) for longer than the coordinator waits?
+//  Then it has dropped us, and whatever sits in our socket's queues is stale:
+//  heartbeats it sent before, Results we would send now into a dead lease.
+static bool
+s_was_frozen(tsr_agent_t *self)
+{
+    return self->link != TSR_LINK_DOWN && self->last_tick_ms &&
+           zclock_mono() - self->last_tick_ms >
+               (int64_t)self->heartbeat_ivl_ms * (int64_t)self->liveness_max;
+}
+
+static void
+s_lose_link_if_frozen(tsr_agent_t *self)
+{
+    if (!s_was_frozen(self))
+        return;
+    tsr_log_warn("agent was frozen for %" PRId64 " ms; re-registering",
+                 zclock_mono() - self->last_tick_ms);
+    s_lose_link(self);
+}
+
 static int
 s_on_heartbeat_timer(zloop_t *loop, int timer_id, void *arg)
 {
@@ -464,6 +486,11 @@ s_on_heartbeat_timer(zloop_t *loop, int timer_id, void *arg)
     tsr_agent_t *self = (tsr_agent_t *)arg;
     if (self->link == TSR_LINK_DOWN)
         return 0;
+    if (s_was_frozen(self)) {
+        s_lose_link_if_frozen(self);
+        return 0;
+    }
+    self->last_tick_ms = zclock_mono();
     if (self->liveness > 0)
         self->liveness--;
     if (self->liveness == 0)
@@ -599,6 +626,9 @@ s_on_dealer(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     tsr_agent_t *self = (tsr_agent_t *)arg;
+    s_lose_link_if_frozen(self);
+    if (self->link == TSR_LINK_DOWN)
+        return 0; //  the socket is gone, and with it what it held
     Tessera__Envelope *env = NULL;
     int rc = tsr_msg_recv(reader, NULL, NULL, &env);
     self->liveness = self->liveness_max; //  any message proves the coordinator lives
@@ -626,7 +656,7 @@ bool
 tsr_agent_link_is_fresh(tsr_agent_t *self)
 {
     assert(self);
-    return self->link == TSR_LINK_READY &&
+    return self->link == TSR_LINK_READY && !s_was_frozen(self) &&
            zclock_mono() - self->last_heard_ms <= 2 * (int64_t)self->heartbeat_ivl_ms;
 }
 

@@ -61,6 +61,7 @@ struct _tsr_agent_t {
     tsr_link_state_t link;    //  see the enum
     unsigned liveness;        //  intervals left without a coordinator message
     int64_t last_heard_ms;    //  zclock_mono() of the coordinator's last message
+    int64_t last_tick_ms;     //  zclock_mono() of the last heartbeat tick (freeze detection)
     unsigned liveness_max;    //  from Welcome (3)
     unsigned failures;        //  consecutive losses, for the back-off
     int heartbeat_timer;      //  zloop timer id, -1 if none

@@ -26,6 +26,21 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "report_" + report.when, report)
 
 
+# Exit status of a session whose tests were all skipped: CMake gives each
+# integration ctest SKIP_RETURN_CODE 77, so ctest reports "Skipped" (the
+# reason is printed by -rs) instead of a silent pass.
+SKIPPED_EXIT = 77
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or exitstatus != 0:
+        return
+    stats = reporter.stats
+    if stats.get("skipped") and not stats.get("passed"):
+        session.exitstatus = SKIPPED_EXIT
+
+
 def _cluster(request, heartbeat_ms):
     cluster = harness.Cluster(request.node.name, heartbeat_ms=heartbeat_ms)
     yield cluster
