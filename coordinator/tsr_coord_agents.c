@@ -4,6 +4,7 @@
     ZAP User-Id; any message pushes its liveness expiry. Sends Welcome,
     Heartbeat, Assign, Cancel and Drain. Loop thread of the coordinator.    */
 #include "tsr_coord_internal.h"
+#include "tsr_report.h"
 #include "tsr_dispatch.h"
 #include "tsr_planner.h"
 #include <inttypes.h>
@@ -123,7 +124,7 @@ s_on_result(void *server, void *peer, const Tessera__Envelope *env)
     }
     tsr_log_debug("result attempt=%" PRIu64 " shard=%s agent=%s outcome=%s exit=%d ms=%" PRIu64,
                   result->attempt_id, shard_id, request->agent->id,
-                  tsr_outcome_name(tsr_sched_outcome(result)), result->exit_code,
+                  tsr_report_outcome_name(tsr_sched_outcome(result)), result->exit_code,
                   result->duration_ms);
     return TSR_OK;
 }

@@ -432,33 +432,6 @@ tsr_shard_id(const tsr_shard_t *shard, char *id, size_t size)
         snprintf(id, size, "%s/%u", shard->job->spec->name, shard->index);
 }
 
-const char *
-tsr_outcome_name(Tessera__Outcome outcome)
-{
-    switch (outcome) {
-    case TESSERA__OUTCOME__PASSED:
-        return "passed";
-    case TESSERA__OUTCOME__FAILED:
-        return "failed";
-    case TESSERA__OUTCOME__ERROR:
-        return "error";
-    case TESSERA__OUTCOME__SKIPPED:
-        return "skipped";
-    case TESSERA__OUTCOME__XFAILED:
-        return "xfailed";
-    case TESSERA__OUTCOME__XPASSED:
-        return "xpassed";
-    case TESSERA__OUTCOME__TIMED_OUT:
-        return "timed_out";
-    case TESSERA__OUTCOME__CRASHED:
-        return "crashed";
-    case TESSERA__OUTCOME__CANCELLED:
-        return "cancelled";
-    default:
-        return "unknown";
-    }
-}
-
 static Tessera__ShardSummary *
 s_shard_summary(const tsr_shard_t *shard)
 {

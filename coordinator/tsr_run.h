@@ -156,9 +156,6 @@ const char *tsr_run_status(const tsr_run_t *self);
 //  test job's listing is "JOB/list". Into `id`.
 void tsr_shard_id(const tsr_shard_t *shard, char *id, size_t size);
 
-//  "passed", "failed", "error", "skipped", "timed_out", "crashed", "cancelled", ...
-const char *tsr_outcome_name(Tessera__Outcome outcome);
-
 //  Fill `summary` (allocated members; free with tsr_run_summary_clear). With
 //  `with_results` every shard of a command job and every test of a test
 //  job gets a ShardSummary. Counts follow tsr_report (a command shard is
