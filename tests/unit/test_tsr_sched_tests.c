@@ -542,6 +542,29 @@ test_sched_listing_failure_is_retried_then_errors(void **state)
 }
 
 static void
+test_sched_hung_listing_is_listed_again(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    s_job_init(&job, "py", 0, 0);
+    tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
+    assert_int_equal(s_fill(fixture, agent, 1001), 1);
+    Tessera__Result result = TESSERA__RESULT__INIT;
+    result.attempt_id = s_attempt(fixture, 0)->id;
+    result.timed_out = true;
+    result.exit_code = -1;
+    result.term_signal = 9;
+    assert_int_equal(tsr_sched_result(fixture->sched, KEY_A, &result, 1100), TSR_OK);
+    tsr_shard_t *listing = run->jobs[0]->shards[0];
+    assert_int_equal(listing->state, TSR_SHARD_QUEUED);
+    assert_int_equal(listing->infra_failures, 1);
+    assert_non_null(strstr(s_last_event(run, TESSERA__EVENT__KIND__SHARD_REQUEUED)->text,
+                           "listing on a timed out"));
+    assert_false(tsr_testrun_is_listed(run->jobs[0]->tests));
+}
+
+static void
 test_sched_collection_errors_fail_the_run(void **state)
 {
     fixture_t *fixture = (fixture_t *)*state;
@@ -768,6 +791,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sched_fail_on_flaky_fails_the_run, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_listing_failure_is_retried_then_errors, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_hung_listing_is_listed_again, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_collection_errors_fail_the_run, s_setup,
                                         s_teardown),
