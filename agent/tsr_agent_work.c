@@ -4,15 +4,25 @@
     (fetching what the cache lacks, asynchronously), then the command runs
     pinned to the slots' CPUs: Progress when it starts, Result when it ends,
     then the slots are freed and the directory removed. Cancel kills it with
-    no Result. Processes are polled by a zloop timer while any run.         */
+    no Result. Processes are polled by a zloop timer while any run.
+    A test job's attempt (Assign.framework other than "command", or kind
+    LIST) runs its framework adapter on a worker thread instead (tsr_fwrun,
+    with scratch/ in the attempt dir and a per-project cache in
+    DATA/projects/<project>/<framework>); the loop reads the worker's
+    outcome from its pipe and sends it as the Result.                       */
 #include "tsr_agent_internal.h"
+#include "tsr_framework.h"
+#include "tsr_fwrun.h"
 #include "tsr_jobenv.h"
 #include "tsr_msg.h"
 #include "tsr_workdir.h"
 #include "tsr_workspace.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 //  Reaping period while processes run: without pidfds, and with them (then
 //  the timer only enforces timeouts and kill grace; exits wake the poller).
@@ -43,6 +53,14 @@ typedef struct {
     tsr_exec_end_t *end;        //  owned; ended while we had no link: Result to send
     int proc_fd;                //  pidfd with a zloop poller while running, -1 if none
     int64_t assigned_ms;        //  zclock_mono at Assign
+    //  Test jobs (framework != NULL) only
+    char *framework;            //  owned; adapter name; NULL = a command job
+    bool list;                  //  Assign.kind LIST
+    char *project;              //  owned; Assign.project, names the cache dir
+    char **test_ids;            //  owned; RUN: the shard's ids, NULL-terminated
+    tsr_fwrun_t *fwrun;         //  owned; the worker while it runs
+    Tessera__Result *fw_result; //  owned; ended while we had no link: to send
+    bool cancelled;             //  Cancel asked the worker to stop: no Result
 } s_attempt_t;
 
 static void
@@ -52,6 +70,14 @@ s_attempt_destroy(s_attempt_t **attempt_p)
     if (!attempt)
         return;
     tsr_workspace_destroy(&attempt->workspace);
+    tsr_fwrun_destroy(&attempt->fwrun);
+    if (attempt->fw_result)
+        tessera__result__free_unpacked(attempt->fw_result, NULL);
+    free(attempt->framework);
+    free(attempt->project);
+    for (size_t index = 0; attempt->test_ids && attempt->test_ids[index]; index++)
+        free(attempt->test_ids[index]);
+    free(attempt->test_ids);
     free(attempt->end);
     free(attempt->run_id);
     free(attempt->job);
@@ -117,6 +143,11 @@ s_attempt_end(tsr_agent_t *self, s_attempt_t *attempt)
     s_unwatch(self, attempt);
     if (attempt->running && self->executor)
         tsr_executor_kill(self->executor, attempt->id);
+    if (attempt->fwrun) {
+        if (self->loop)
+            zloop_reader_end(self->loop, tsr_fwrun_sock(attempt->fwrun));
+        tsr_fwrun_destroy(&attempt->fwrun); //  kills its command, joins the thread
+    }
     if (self->slots)
         tsr_slots_release(self->slots, attempt->id);
     if (attempt->dir) {
@@ -236,6 +267,89 @@ s_on_end(void *arg, const tsr_exec_end_t *end)
     tsr_agent_heartbeat_now(self);
 }
 
+//  Send a test job's Result (attempt->fw_result, which it consumes) and
+//  forget the attempt.
+static void
+s_report_framework(tsr_agent_t *self, s_attempt_t *attempt)
+{
+    Tessera__Result *result = attempt->fw_result;
+    attempt->fw_result = NULL;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_RESULT;
+    env.result = result;
+    int rc = tsr_agent_send(self, &env);
+    if (rc == TSR_ETOOBIG) {
+        //  More ids or results than one message holds: say so, without them
+        char error[256];
+        snprintf(error, sizeof error,
+                 "%s %s: %zu ids and %zu results exceed the %u-byte message limit",
+                 attempt->framework, attempt->list ? "listing" : "run", result->n_listed,
+                 result->n_tests, TSR_MSG_MAX_BYTES);
+        Tessera__Result failure = *result;
+        failure.n_listed = failure.n_list_errors = failure.n_tests = 0;
+        failure.error = error;
+        if (failure.exit_code == 0)
+            failure.exit_code = 1;
+        env.result = &failure;
+        env.req_id = 0;
+        rc = tsr_agent_send(self, &env);
+    }
+    if (rc != TSR_OK)
+        tsr_log_warn("attempt=%" PRIu64 ": result not sent: %s", attempt->id, tsr_strerror(rc));
+    tessera__result__free_unpacked(result, NULL);
+    s_attempt_end(self, attempt);
+}
+
+//  A framework worker posted its outcome.
+static int
+s_on_fwrun(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    tsr_agent_t *self = (tsr_agent_t *)arg;
+    s_attempt_t *attempt = NULL;
+    for (s_attempt_t *each = (s_attempt_t *)zhashx_first(self->attempts); each && !attempt;
+         each = (s_attempt_t *)zhashx_next(self->attempts))
+        if (each->fwrun && tsr_fwrun_sock(each->fwrun) == reader)
+            attempt = each;
+    if (!attempt) {
+        //  Cannot happen: the reader ends with its attempt
+        zloop_reader_end(self->loop, reader);
+        return 0;
+    }
+    Tessera__Result *result = NULL;
+    int rc = tsr_fwrun_recv(attempt->fwrun, &result);
+    zloop_reader_end(self->loop, reader);
+    tsr_fwrun_destroy(&attempt->fwrun); //  it is done: joins at once
+    if (rc == TSR_ECANCELLED || attempt->cancelled) {
+        tsr_log_info("attempt=%" PRIu64 " cancelled", attempt->id);
+        if (result)
+            tessera__result__free_unpacked(result, NULL);
+        s_attempt_end(self, attempt);
+        return 0;
+    }
+    if (rc != TSR_OK) {
+        s_fail(self, attempt, -1, "the test framework worker sent no result");
+        return 0;
+    }
+    tsr_log_info("attempt=%" PRIu64 " run=%s job=%s shard=%u framework=%s %s exit=%d signal=%d%s "
+                 "tests=%zu listed=%zu duration_ms=%" PRIu64 "%s%s",
+                 attempt->id, attempt->run_id, attempt->job, attempt->shard_index,
+                 attempt->framework, attempt->list ? "list" : "run", result->exit_code,
+                 result->term_signal, result->timed_out ? " timed_out" : "", result->n_tests,
+                 result->n_listed, result->duration_ms, *result->error ? " error=" : "",
+                 result->error);
+    attempt->fw_result = result;
+    if (!tsr_agent_link_is_fresh(self)) {
+        //  Keep it (listed in Hello.in_flight); it goes after the Welcome, or
+        //  with the next message from the coordinator if the link was fine
+        tsr_slots_release(self->slots, attempt->id);
+        return 0;
+    }
+    s_report_framework(self, attempt);
+    tsr_agent_heartbeat_now(self);
+    return 0;
+}
+
 void
 tsr_agent_work_flush_results(tsr_agent_t *self)
 {
@@ -248,7 +362,8 @@ tsr_agent_work_flush_results(tsr_agent_t *self)
             attempt->end = NULL;
             s_report(self, attempt, end);
             free(end);
-        }
+        } else if (attempt && attempt->fw_result)
+            s_report_framework(self, attempt);
     }
     zlistx_destroy(&keys);
 }
@@ -278,9 +393,119 @@ s_on_proc_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 //  ---------------------------------------------------------------- running
 
 static void
+s_send_progress(tsr_agent_t *self, s_attempt_t *attempt)
+{
+    Tessera__Progress progress = TESSERA__PROGRESS__INIT;
+    progress.attempt_id = attempt->id;
+    progress.n_cpus = attempt->threads;
+    progress.cpus = attempt->cpus;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_PROGRESS;
+    env.progress = &progress;
+    if (tsr_agent_send(self, &env) != TSR_OK)
+        tsr_log_debug("attempt=%" PRIu64 ": progress not sent", attempt->id);
+    tsr_log_debug("attempt=%" PRIu64 " started after %" PRId64 " ms", attempt->id,
+                  zclock_mono() - attempt->assigned_ms);
+}
+
+//  `path` made absolute (it exists), for paths handed to a job's tools,
+//  which run elsewhere. A new string.
+static char *
+s_absolute(const char *path)
+{
+    char resolved[PATH_MAX];
+    return realpath(path, resolved) ? strdup(resolved) : strdup(path);
+}
+
+//  DATA/projects/<project>/<framework>, created (and given to the job's
+//  user when new): a cache kept across attempts (cargo's target dir,
+//  Python's bytecode). Returns TSR_OK with *dir_out (a new string) or -errno.
+static int
+s_cache_dir(tsr_agent_t *self, s_attempt_t *attempt, char **dir_out)
+{
+    *dir_out = NULL;
+    char *project = tsr_workdir_safe_name(attempt->project, "default");
+    char *framework = tsr_workdir_safe_name(attempt->framework, "unknown");
+    char *dir = zsys_sprintf("%s/projects/%s/%s", self->data_dir, project, framework);
+    free(project);
+    free(framework);
+    struct stat info;
+    bool is_new = stat(dir, &info) != 0;
+    int rc = tsr_workdir_create(dir, 0755);
+    if (rc == TSR_OK && is_new && self->run_as_other)
+        rc = tsr_workdir_chown(dir, self->run_uid, self->run_gid);
+    if (rc != TSR_OK) {
+        free(dir);
+        return rc;
+    }
+    *dir_out = s_absolute(dir);
+    free(dir);
+    return TSR_OK;
+}
+
+//  Start a test job's attempt on a worker thread (the workspace is in place).
+static void
+s_execute_framework(tsr_agent_t *self, s_attempt_t *attempt)
+{
+    char *cache_dir = NULL;
+    int rc = s_cache_dir(self, attempt, &cache_dir);
+    if (rc != TSR_OK) {
+        char error[512];
+        snprintf(error, sizeof error, "cannot create the cache %s/projects: %s", self->data_dir,
+                 tsr_strerror(rc));
+        s_fail(self, attempt, -1, error);
+        return;
+    }
+    char *dir = s_absolute(attempt->dir);
+    char *scratch_dir = zsys_sprintf("%s/scratch", dir);
+    char *log_path = zsys_sprintf("%s/output.log", dir);
+    char *workdir = s_absolute(attempt->cwd);
+    tsr_fwrun_spec_t spec = {
+        .attempt_id = attempt->id,
+        .framework = attempt->framework,
+        .list = attempt->list,
+        .argv = (const char *const *)attempt->argv,
+        .envp = (const char *const *)attempt->envp,
+        .test_ids = (const char *const *)attempt->test_ids,
+        .workdir = workdir,
+        .scratch_dir = scratch_dir,
+        .cache_dir = cache_dir,
+        .log_path = log_path,
+        .cpus = attempt->cpus,
+        .cpu_count = attempt->threads,
+        .run_as_user = self->run_as_other ? self->user : NULL,
+        .timeout_ms = attempt->timeout_ms,
+    };
+    attempt->fwrun = tsr_fwrun_new(&spec);
+    free(workdir);
+    free(log_path);
+    free(scratch_dir);
+    free(dir);
+    free(cache_dir);
+    if (zloop_reader(self->loop, tsr_fwrun_sock(attempt->fwrun), s_on_fwrun, self) != 0) {
+        s_fail(self, attempt, -1, "cannot watch the test framework worker");
+        return;
+    }
+    s_send_progress(self, attempt);
+}
+
+static void
 s_execute(tsr_agent_t *self, s_attempt_t *attempt)
 {
     tsr_workspace_destroy(&attempt->workspace);
+    if (attempt->framework) {
+        //  Before the hand-over to the job's user below
+        char *scratch_dir = zsys_sprintf("%s/scratch", attempt->dir);
+        int rc = tsr_workdir_create(scratch_dir, 0755);
+        free(scratch_dir);
+        if (rc != TSR_OK) {
+            char error[256];
+            snprintf(error, sizeof error, "cannot create %s/scratch: %s", attempt->dir,
+                     tsr_strerror(rc));
+            s_fail(self, attempt, -1, error);
+            return;
+        }
+    }
     if (self->run_as_other) {
         int rc = tsr_workdir_chown(attempt->dir, self->run_uid, self->run_gid);
         if (rc != TSR_OK) {
@@ -290,6 +515,10 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
             s_fail(self, attempt, -1, error);
             return;
         }
+    }
+    if (attempt->framework) {
+        s_execute_framework(self, attempt);
+        return;
     }
     tsr_exec_spec_t spec = {
         .attempt_id = attempt->id,
@@ -321,17 +550,7 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
     if (self->poll_timer < 0)
         self->poll_timer = zloop_timer(
             self->loop, attempt->proc_fd >= 0 ? S_POLL_PIDFD_MS : S_POLL_MS, 0, s_on_poll, self);
-    Tessera__Progress progress = TESSERA__PROGRESS__INIT;
-    progress.attempt_id = attempt->id;
-    progress.n_cpus = attempt->threads;
-    progress.cpus = attempt->cpus;
-    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
-    env.body_case = TESSERA__ENVELOPE__BODY_PROGRESS;
-    env.progress = &progress;
-    if (tsr_agent_send(self, &env) != TSR_OK)
-        tsr_log_debug("attempt=%" PRIu64 ": progress not sent", attempt->id);
-    tsr_log_debug("attempt=%" PRIu64 " started after %" PRId64 " ms", attempt->id,
-                  zclock_mono() - attempt->assigned_ms);
+    s_send_progress(self, attempt);
 }
 
 //  Advance the materialisation; run the command once it is done.
@@ -393,6 +612,16 @@ s_workdir_is_safe(const char *workdir)
     return safe;
 }
 
+//  Does the Assign go to a framework adapter (a test job, or a listing)?
+//  Plain commands keep the executor path of issue 3.
+static bool
+s_is_test_job(const Tessera__Assign *assign)
+{
+    if (assign->kind == TESSERA__ASSIGN__KIND__LIST)
+        return true;
+    return assign->framework && *assign->framework && !streq(assign->framework, "command");
+}
+
 //  Check what cannot be run at all. Returns NULL or why not (static text).
 static const char *
 s_assign_problem(const Tessera__Assign *assign, tsr_digest_t *root)
@@ -405,6 +634,9 @@ s_assign_problem(const Tessera__Assign *assign, tsr_digest_t *root)
         return "no valid workspace digest";
     if (!s_workdir_is_safe(assign->workdir))
         return "workdir must be relative, without '..'";
+    if (s_is_test_job(assign) && assign->framework && *assign->framework &&
+        !tsr_framework_find(assign->framework))
+        return "unknown test framework";
     return NULL;
 }
 
@@ -450,6 +682,16 @@ s_attempt_new(tsr_agent_t *self, const Tessera__Assign *assign, uint32_t threads
     attempt->timeout_ms = assign->timeout_ms;
     attempt->assigned_ms = zclock_mono();
     attempt->proc_fd = -1;
+    if (s_is_test_job(assign)) {
+        attempt->framework =
+            strdup(assign->framework && *assign->framework ? assign->framework : "command");
+        attempt->list = assign->kind == TESSERA__ASSIGN__KIND__LIST;
+        attempt->project = strdup(assign->project ? assign->project : "");
+        attempt->test_ids = (char **)zmalloc((assign->n_test_ids + 1) * sizeof(char *));
+        for (size_t index = 0; index < assign->n_test_ids; index++)
+            attempt->test_ids[index] =
+                strdup(assign->test_ids[index] ? assign->test_ids[index] : "");
+    }
     return attempt;
 }
 
@@ -530,7 +772,11 @@ tsr_agent_work_cancel(tsr_agent_t *self, const uint64_t *attempt_ids, size_t cou
         if (!attempt)
             continue;
         tsr_log_info("attempt=%" PRIu64 " cancelled by the coordinator", attempt->id);
-        if (attempt->running && !attempt->end)
+        if (attempt->fwrun) {
+            //  The worker kills its command and says so; s_on_fwrun cleans up
+            attempt->cancelled = true;
+            tsr_fwrun_cancel(attempt->fwrun);
+        } else if (attempt->running && !attempt->end)
             //  The group gets SIGTERM, then SIGKILL; s_on_end cleans up
             tsr_executor_cancel(self->executor, attempt->id, zclock_mono());
         else

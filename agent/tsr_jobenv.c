@@ -12,6 +12,41 @@ s_put(zhashx_t *vars, const char *name, const char *value)
     zhashx_update(vars, name, zsys_sprintf("%s=%s", name, value));
 }
 
+//  The values of `vars` as a NULL-terminated array sorted by name.
+static char **
+s_sorted(zhashx_t *vars)
+{
+    zlistx_t *names = zhashx_keys(vars);
+    tsr_list_sort_strings(names);
+    char **envp = (char **)zmalloc((zlistx_size(names) + 1) * sizeof(char *));
+    size_t count = 0;
+    for (const char *name = (const char *)zlistx_first(names); name;
+         name = (const char *)zlistx_next(names))
+        envp[count++] = strdup((const char *)zhashx_lookup(vars, name));
+    envp[count] = NULL;
+    zlistx_destroy(&names);
+    return envp;
+}
+
+//  Add "NAME=VALUE" entries to `vars`; `strict` refuses (TSR_EINVAL) what
+//  is not NAME=VALUE, else such entries are skipped.
+static int
+s_put_all(zhashx_t *vars, const char *const *entries, bool strict)
+{
+    for (size_t index = 0; entries && entries[index]; index++) {
+        const char *equals = strchr(entries[index], '=');
+        if (!equals || equals == entries[index]) {
+            if (strict)
+                return TSR_EINVAL;
+            continue; //  not NAME=VALUE: nothing a child could read
+        }
+        char *name = strndup(entries[index], (size_t)(equals - entries[index]));
+        s_put(vars, name, equals + 1);
+        free(name);
+    }
+    return TSR_OK;
+}
+
 static bool
 s_name_is_valid(const char *name)
 {
@@ -30,14 +65,9 @@ tsr_jobenv_build(const char *const *base, const Tessera__Assign *assign, uint32_
 
     zhashx_t *vars = zhashx_new();
     zhashx_set_destructor(vars, (zhashx_destructor_fn *)zstr_free);
-    for (size_t index = 0; base && base[index]; index++) {
-        const char *equals = strchr(base[index], '=');
-        if (!equals || equals == base[index])
-            continue; //  not NAME=VALUE: nothing a child could read
-        char *name = strndup(base[index], (size_t)(equals - base[index]));
-        s_put(vars, name, equals + 1);
-        free(name);
-    }
+    int rc = s_put_all(vars, base, false); //  not strict: cannot fail
+    assert(rc == TSR_OK);
+    (void)rc;
     char number[32];
     snprintf(number, sizeof number, "%" PRIu32, threads);
     s_put(vars, "TSR_THREADS", number);
@@ -55,18 +85,25 @@ tsr_jobenv_build(const char *const *base, const Tessera__Assign *assign, uint32_
     snprintf(number, sizeof number, "%" PRIu64, assign->attempt_id);
     s_put(vars, "TSR_ATTEMPT_ID", number);
 
-    zlistx_t *names = zhashx_keys(vars);
-    tsr_list_sort_strings(names);
-    char **envp = (char **)zmalloc((zlistx_size(names) + 1) * sizeof(char *));
-    size_t count = 0;
-    for (const char *name = (const char *)zlistx_first(names); name;
-         name = (const char *)zlistx_next(names))
-        envp[count++] = strdup((const char *)zhashx_lookup(vars, name));
-    envp[count] = NULL;
-    zlistx_destroy(&names);
+    *envp_out = s_sorted(vars);
     zhashx_destroy(&vars);
-    *envp_out = envp;
     return TSR_OK;
+}
+
+int
+tsr_jobenv_overlay(const char *const *envp, const char *const *extra, char ***envp_out)
+{
+    assert(envp_out);
+    *envp_out = NULL;
+    zhashx_t *vars = zhashx_new();
+    zhashx_set_destructor(vars, (zhashx_destructor_fn *)zstr_free);
+    int rc = s_put_all(vars, envp, false);
+    if (rc == TSR_OK)
+        rc = s_put_all(vars, extra, true);
+    if (rc == TSR_OK)
+        *envp_out = s_sorted(vars);
+    zhashx_destroy(&vars);
+    return rc;
 }
 
 const char *

@@ -19,6 +19,15 @@
 TSR_NODISCARD int tsr_jobenv_build(const char *const *base, const Tessera__Assign *assign,
                                    uint32_t threads, char ***envp_out);
 
+//  `envp` with `extra` over it ("NAME=VALUE" each, NULL-terminated; either
+//  may be NULL): a variable of `extra` replaces the one of the same name in
+//  `envp`, the others are added. Sorted by name, like tsr_jobenv_build; a
+//  framework adapter's extra variables for one command (tsr_fw_ctx_t.run).
+//  *envp_out gets a new array (free with tsr_jobenv_free). Returns TSR_OK, or
+//  TSR_EINVAL if an entry of `extra` is not NAME=VALUE (nothing allocated).
+TSR_NODISCARD int tsr_jobenv_overlay(const char *const *envp, const char *const *extra,
+                                     char ***envp_out);
+
 //  The value of `name` in a NULL-terminated environment, or NULL. Borrowed.
 const char *tsr_jobenv_get(const char *const *envp, const char *name);
 

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+//  Longest name tsr_workdir_safe_name returns, bytes.
+#define S_SAFE_NAME_MAX 100
+
 //  nftw has no user argument: these hold the current walk's state. Walks
 //  run on one thread at a time per process (the agent's loop).
 static __thread int s_walk_rc;
@@ -100,4 +103,23 @@ tsr_workdir_chown(const char *path, uid_t uid, gid_t gid)
     if (nftw(path, s_chown, 32, FTW_PHYS) != 0 && s_walk_rc == TSR_OK)
         s_walk_rc = -errno;
     return s_walk_rc;
+}
+
+char *
+tsr_workdir_safe_name(const char *name, const char *fallback)
+{
+    assert(fallback && *fallback);
+    if (!name || !*name)
+        return strdup(fallback);
+    size_t length = strnlen(name, S_SAFE_NAME_MAX);
+    char *safe = strndup(name, length);
+    for (size_t index = 0; index < length; index++) {
+        char next = safe[index];
+        bool plain = (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
+                     (next >= '0' && next <= '9') || next == '-' || next == '_' ||
+                     (next == '.' && index > 0);
+        if (!plain)
+            safe[index] = '_';
+    }
+    return safe;
 }

@@ -18,4 +18,11 @@ TSR_NODISCARD int tsr_workdir_remove(const char *path);
 //  chown -R (lchown, symlinks not followed). TSR_OK or -errno.
 TSR_NODISCARD int tsr_workdir_chown(const char *path, uid_t uid, gid_t gid);
 
+//  `name` as one safe path component: characters other than letters,
+//  digits, '-', '_' and '.' become '_', a leading '.' too (no "..", no
+//  hidden names), at most 100 bytes; `fallback` when `name` is NULL or
+//  empty. For per-project directories named by what a client sent. A new
+//  string.
+char *tsr_workdir_safe_name(const char *name, const char *fallback);
+
 #endif

@@ -3,15 +3,15 @@
     command after `--`. The workspace DIR is hashed into a tree (ignoring the
     spec's `ignore:`, DIR/.gitignore and .git), the blobs the coordinator
     lacks are uploaded, the run is submitted (idempotent by a client uuid)
-    and followed with Watch long polls until it ends. Exit: 0 passed,
-    1 failed or cancelled, 2 usage/config, 3 infrastructure.               */
+    and followed with Watch long polls until it ends; tsr_recap prints the
+    end and writes the report files. Exit: 0 passed, 1 failed or cancelled
+    (or flaky with --fail-on-flaky), 2 usage/config, 3 infrastructure.    */
 #include "tsr_cmd.h"
 #include "tsr_conn.h"
 #include "tsr_msg.h"
 #include "tsr_output.h"
 #include "tsr_progress.h"
-#include "tsr_report.h"
-#include "tsr_results.h"
+#include "tsr_recap.h"
 #include "tsr_run_opts.h"
 #include "tsr_spec.h"
 #include "tsr_submit.h"
@@ -30,9 +30,6 @@
 #define S_WATCH_RETRIES 3
 #define S_SUBMIT_TIMEOUT_MS 10000
 #define S_SUBMIT_RETRIES 3
-//  The failure recap at the end: this many failed shards, lines of each.
-#define S_RECAP_FAILURES 10
-#define S_RECAP_LINES 1
 
 //  Everything one `tessera run` holds.
 typedef struct {
@@ -288,42 +285,6 @@ s_follow(s_run_t *run)
     }
 }
 
-//  Say why a report file could not be written; returns false.
-static bool
-s_write_failed(const char *what, const char *path, int rc)
-{
-    fprintf(stderr, "tessera run: cannot write %s %s: %s\n", what, path, tsr_strerror(rc));
-    return false;
-}
-
-//  --json, --junit, --trace. Returns false if one could not be written.
-static bool
-s_write_reports(s_run_t *run, tsr_report_t *report)
-{
-    bool written = true;
-    int rc;
-    if (run->opts.json_path && (rc = tsr_report_write_json(report, run->opts.json_path)) != TSR_OK)
-        written = s_write_failed("the JSON summary", run->opts.json_path, rc);
-    if (run->opts.junit_path &&
-        (rc = tsr_report_write_junit(report, run->opts.junit_path)) != TSR_OK)
-        written = s_write_failed("JUnit XML", run->opts.junit_path, rc);
-    if (run->opts.trace_path &&
-        (rc = tsr_trace_write(run->progress, run->opts.trace_path)) != TSR_OK)
-        written = s_write_failed("the trace", run->opts.trace_path, rc);
-    return written;
-}
-
-//  Exit code of a finished run from its status.
-static int
-s_exit_code(const char *status)
-{
-    if (strcmp(status, "passed") == 0)
-        return TSR_EXIT_OK;
-    if (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0)
-        return TSR_EXIT_FAILED;
-    return TSR_EXIT_INFRA; //  "error": no agent could run it, retries of infra failures spent
-}
-
 static int
 s_run(s_run_t *run)
 {
@@ -346,9 +307,12 @@ s_run(s_run_t *run)
     if ((exit_code = s_submit(run)) != TSR_EXIT_OK)
         return exit_code;
     run->progress = tsr_progress_new(zclock_mono());
-    for (size_t index = 0; index < run->submit->n_jobs; index++)
-        tsr_progress_expect(run->progress, run->submit->jobs[index]->name,
-                            run->submit->jobs[index]->shards);
+    for (size_t index = 0; index < run->submit->n_jobs; index++) {
+        const Tessera__JobSpec *job = run->submit->jobs[index];
+        tsr_progress_expect(run->progress, job->name, job->shards);
+        if (strcmp(job->framework, "command") != 0)
+            tsr_output_test_job(run->output, job->name);
+    }
     exit_code = s_follow(run);
     tsr_output_clear(run->output);
     if (exit_code == TSR_CONN_EXIT_INTERRUPTED) {
@@ -363,19 +327,23 @@ s_run(s_run_t *run)
         return exit_code;
     Tessera__RunSummary *summary = run->last_reply->watch_reply->summary;
     summary->uploaded_bytes = run->uploaded_bytes; //  what this client sent, by its count
-    tsr_report_t *report = tsr_results_report(summary, run->progress);
-    //  a recap of what failed, under the shards' own output
-    if (tsr_report_print_failures(report, stdout, S_RECAP_FAILURES, S_RECAP_LINES) != TSR_OK)
-        tsr_log_debug("cannot print the failure recap");
-    tsr_report_counts_t counts;
-    tsr_report_counts(report, &counts);
-    char *line = tsr_output_summary_line(summary, &counts);
-    tsr_output_line(run->output, line);
-    free(line);
-    exit_code = s_exit_code(summary->status ? summary->status : "");
-    if (!s_write_reports(run, report) && exit_code == TSR_EXIT_OK)
-        exit_code = TSR_EXIT_CONFIG;
-    tsr_report_destroy(&report);
+    tsr_recap_opts_t recap = {
+        .command = "run",
+        .json_path = run->opts.json_path,
+        .junit_path = run->opts.junit_path,
+        .fail_on_flaky = run->opts.fail_on_flaky,
+        .jobs = run->submit->jobs,
+        .n_jobs = run->submit->n_jobs,
+    };
+    exit_code = tsr_recap_finish(&recap, summary, run->progress, stdout);
+    int rc;
+    if (run->opts.trace_path &&
+        (rc = tsr_trace_write(run->progress, run->opts.trace_path)) != TSR_OK) {
+        fprintf(stderr, "tessera run: cannot write the trace %s: %s\n", run->opts.trace_path,
+                tsr_strerror(rc));
+        if (exit_code == TSR_EXIT_OK)
+            exit_code = TSR_EXIT_CONFIG;
+    }
     return exit_code;
 }
 
@@ -409,16 +377,20 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
 
 const tsr_cmd_entry_t tsr_cmd_run_entry = {
     .name = "run",
-    .usage =
-        "[-C DIR] [--config FILE] [--job NAME]... [--shards N|auto]\n"
-        "                   [--retries N] [--timeout SECONDS] [--no-cache] [--local-agents N]\n"
-        "                   [--junit FILE] [--json FILE] [--trace FILE] [-- COMMAND ARGS...]",
+    .usage = "[-C DIR] [--config FILE] [--job NAME]... [--shards N|auto]\n"
+             "                   [--retries N] [--repeat N] [--fail-on-flaky] [--slow SECONDS]\n"
+             "                   [--timeout SECONDS] [--no-cache] [--local-agents N]\n"
+             "                   [--junit FILE] [--json FILE] [--trace FILE] [-- COMMAND ARGS...]",
     .summary = "Run the jobs of tessera.yml, or one command, sharded across agents.",
     .help =
         "The workspace DIR is hashed (skipping the spec's ignore:, DIR/.gitignore and .git),\n"
         "only the files the coordinator lacks are uploaded, and the run is followed until\n"
         "it ends: a live progress line on a terminal, one line per event otherwise; each\n"
-        "finished shard prints '── ID OUTCOME in TIME on AGENT' and its output tail.\n"
+        "finished shard prints '── ID OUTCOME in TIME on AGENT', and a command job's shard\n"
+        "its output tail. A test job (pytest, cargo, npm: detected from the command, or\n"
+        "framework: in tessera.yml) is listed, split by measured test times and reported\n"
+        "per test: the progress line counts tests, and the end lists the first failed tests\n"
+        "with their messages, the flaky tests and the slow ones.\n"
         "With no --coordinator, an embedded cluster (coordinator + local agents on this\n"
         "machine's CPUs, cache in $XDG_CACHE_HOME/tessera or ~/.cache/tessera) runs it.\n"
         "\n"
@@ -426,9 +398,18 @@ const tsr_cmd_entry_t tsr_cmd_run_entry = {
         "  -C DIR              workspace root (default: .)\n"
         "  --config FILE       spec file (default: DIR/tessera.yml)\n"
         "  --job NAME          run only this job and the jobs it needs (repeatable)\n"
-        "  --shards N|auto     shards per job, overriding the spec\n"
-        "  --retries N         re-runs of a failed shard, overriding the spec\n"
-        "  --timeout SECONDS   per-shard timeout, overriding the spec (0 = none)\n"
+        "  --shards N|auto     shards per job, overriding the spec (test jobs: auto, from\n"
+        "                      the recorded test times)\n"
+        "  --retries N         re-runs of a failed test (test jobs; on another agent when\n"
+        "                      there is one) or of a failed shard (command jobs), overriding\n"
+        "                      the spec; a test that fails, then passes, is flaky\n"
+        "  --repeat N          run every selected test N times across agents, to hunt flaky\n"
+        "                      tests: mixed outcomes are flaky, all failed is failed\n"
+        "  --fail-on-flaky     a flaky test fails the run (exit 1); by default it passes\n"
+        "  --slow SECONDS      list the tests that took longer than this (0 = off)\n"
+        "  --timeout SECONDS   per-test limit of a test job (a test making no progress for\n"
+        "                      that long is killed: timed_out), per-shard limit of a command\n"
+        "                      job; overrides the spec (0 = none)\n"
         "  --no-cache          run everything even if a result is cached\n"
         "  --local-agents N    embedded cluster: N agents sharing the CPUs (default 1)\n"
         "  --json FILE         write the run summary: {\"run\",\"status\",\"tests\":{\"total\",\n"
@@ -437,16 +418,22 @@ const tsr_cmd_entry_t tsr_cmd_run_entry = {
         "\"cached_shards\",\"wall_s\",\"uploaded_bytes\",\"results\":[{\"id\",\n"
         "                      "
         "\"outcome\",\"duration_s\",\"attempts\",\"agent\",\"job\",\"group\",\n"
-        "                      \"flaky\",\"message\"}]}\n"
+        "                      \"flaky\",\"message\"}]}: one result per test (per shard for\n"
+        "                      a command job)\n"
         "  --junit FILE        write JUnit XML: a testsuite per job, a testcase per test\n"
-        "                      (per shard for a command job) with its failure text\n"
+        "                      (per shard for a command job) with its failure text; retried\n"
+        "                      tests get rerunFailure, flaky ones flakyFailure elements\n"
         "  --trace FILE        write a Chrome trace (chrome://tracing, Perfetto) of the shards,\n"
         "                      one track per agent; times as observed by this client\n"
-        "  -- COMMAND ARGS...  run this command instead of tessera.yml: once, or as --shards N\n"
-        "                      shards with TSR_SHARD_INDEX / TSR_SHARD_COUNT set\n"
+        "  -- COMMAND ARGS...  run this command instead of tessera.yml: a test runner\n"
+        "                      (pytest, python3 -m pytest, cargo test, npm test, jest,\n"
+        "                      mocha, vitest, node --test) makes a test job; anything else\n"
+        "                      runs once, or as --shards N shards with TSR_SHARD_INDEX /\n"
+        "                      TSR_SHARD_COUNT set\n"
         "\n"
-        "Exit status: 0 passed; 1 failed or cancelled; 2 usage or config error;\n"
-        "3 infrastructure error (no agent, key refused, coordinator unreachable);\n"
-        "130 interrupted.\n",
+        "The results of a run can be fetched again with 'tessera results RUN'.\n"
+        "Exit status: 0 passed; 1 tests failed (or flaky, with --fail-on-flaky), or the run\n"
+        "was cancelled; 2 usage or config error; 3 infrastructure error (no agent, key\n"
+        "refused, coordinator unreachable); 130 interrupted.\n",
     .exec = s_exec,
 };

@@ -9,8 +9,9 @@
 #include <unistd.h>
 
 static const tsr_cmd_entry_t *const cmd_table[] = {
-    &tsr_cmd_run_entry,     &tsr_cmd_status_entry, &tsr_cmd_agents_entry, &tsr_cmd_drain_entry,
-    &tsr_cmd_undrain_entry, &tsr_cmd_cancel_entry, &tsr_cmd_keygen_entry, &tsr_cmd_validate_entry,
+    &tsr_cmd_run_entry,    &tsr_cmd_results_entry, &tsr_cmd_status_entry,
+    &tsr_cmd_agents_entry, &tsr_cmd_drain_entry,   &tsr_cmd_undrain_entry,
+    &tsr_cmd_cancel_entry, &tsr_cmd_keygen_entry,  &tsr_cmd_validate_entry,
 };
 #define S_COMMANDS (sizeof cmd_table / sizeof cmd_table[0])
 
@@ -36,7 +37,8 @@ s_usage(FILE *stream)
             "  -h, --help          this text; 'tessera COMMAND --help' for a command\n"
             "  -V, --version       print the version\n"
             "\n"
-            "Exit status: 0 passed, 1 failed, 2 usage or config error, 3 infrastructure error.\n");
+            "Exit status: 0 passed, 1 tests failed, 2 usage or config error, 3 infrastructure "
+            "error.\n");
 }
 
 static const tsr_cmd_entry_t *

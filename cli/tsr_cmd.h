@@ -30,6 +30,7 @@ typedef struct {
 
 extern const tsr_cmd_entry_t tsr_cmd_run_entry;
 extern const tsr_cmd_entry_t tsr_cmd_status_entry;
+extern const tsr_cmd_entry_t tsr_cmd_results_entry;
 extern const tsr_cmd_entry_t tsr_cmd_agents_entry;
 extern const tsr_cmd_entry_t tsr_cmd_drain_entry;
 extern const tsr_cmd_entry_t tsr_cmd_undrain_entry;

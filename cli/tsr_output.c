@@ -4,9 +4,10 @@
 #include <string.h>
 
 struct _tsr_output_t {
-    FILE *stream; //  borrowed (stdout)
-    bool live;    //  terminal: redraw a progress line in place
-    bool drawn;   //  a progress line is on screen now
+    FILE *stream;        //  borrowed (stdout)
+    bool live;           //  terminal: redraw a progress line in place
+    bool drawn;          //  a progress line is on screen now
+    zhashx_t *test_jobs; //  owned; job name -> (void *) 1: no output tails
 };
 
 const char *
@@ -121,6 +122,7 @@ tsr_output_new(FILE *stream, bool live)
     tsr_output_t *self = zmalloc(sizeof *self);
     self->stream = stream;
     self->live = live;
+    self->test_jobs = zhashx_new();
     return self;
 }
 
@@ -132,6 +134,7 @@ tsr_output_destroy(tsr_output_t **self_p)
     if (!self)
         return;
     tsr_output_clear(self);
+    zhashx_destroy(&self->test_jobs);
     free(self);
     *self_p = NULL;
 }
@@ -168,15 +171,30 @@ tsr_output_progress(tsr_output_t *self, const char *line)
 }
 
 void
+tsr_output_test_job(tsr_output_t *self, const char *job)
+{
+    assert(self);
+    assert(job);
+    zhashx_update(self->test_jobs, job, (void *)1);
+}
+
+void
 tsr_output_event(tsr_output_t *self, const Tessera__Event *event, const tsr_progress_shard_t *shard)
 {
     assert(self);
     assert(event);
     if (shard) {
+        bool test_job = zhashx_lookup(self->test_jobs, shard->job) != NULL;
         char *header = tsr_output_header(shard);
+        if (test_job && (event->tests_total || event->tests_done)) {
+            char *longer = zsys_sprintf("%s [%u/%u tests, %u failed]", header, event->tests_done,
+                                        event->tests_total, event->tests_failed);
+            free(header);
+            header = longer;
+        }
         tsr_output_line(self, header);
         free(header);
-        if (shard->tail_size) {
+        if (shard->tail_size && !test_job) {
             fwrite(shard->tail, 1, shard->tail_size, self->stream);
             if (shard->tail[shard->tail_size - 1] != '\n')
                 fputc('\n', self->stream);

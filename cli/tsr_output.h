@@ -2,8 +2,10 @@
     On a terminal: a live progress line redrawn in place
     (`\r[3/8 shards] 2 running, 0 failed, 1.2s`), cleared before any other
     line. Otherwise: one plain line per event. In both modes each finished
-    shard prints a header (`── default/2 passed in 0.01s on NAME`) and its
-    output tail, and the run ends with one summary line. Formatting functions
+    shard prints a header (`── default/2 passed in 0.01s on NAME`) and, for
+    a command job, its output tail (a test job's failures are recapped at
+    the end instead; its header says the tests done so far), and the run
+    ends with one summary line. Formatting functions
     are pure (they return text); the writer owns only its mode. Main thread. */
 #ifndef TSR_OUTPUT_H
 #define TSR_OUTPUT_H
@@ -45,8 +47,13 @@ typedef struct _tsr_output_t tsr_output_t;
 tsr_output_t *tsr_output_new(FILE *stream, bool live);
 void tsr_output_destroy(tsr_output_t **self_p);
 
+//  `job` is a test job: print no output tail for its shards (copied).
+void tsr_output_test_job(tsr_output_t *self, const char *job);
+
 //  Print what an event says: a plain line (not live), or for a finished
-//  shard its header and output tail (both modes). `shard` is the record
+//  shard its header and, unless its job is a test job, its output tail
+//  (both modes); a header of a test job's shard ends with
+//  " [DONE/TOTAL tests, FAILED failed]" when the event carries test counts. `shard` is the record
 //  tsr_progress_apply returned for a SHARD_FINISHED event, else NULL.
 void tsr_output_event(tsr_output_t *self, const Tessera__Event *event,
                       const tsr_progress_shard_t *shard);

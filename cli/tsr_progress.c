@@ -4,11 +4,15 @@
 #include <string.h>
 
 struct _tsr_progress_t {
-    int64_t started_ms; //  zclock_mono when following began
-    zhashx_t *expected; //  owned; job name -> (uintptr_t) shards, 0 = unknown
-    zhashx_t *running;  //  owned; shard id -> (void *) 1
-    zhashx_t *records;  //  owned; shard id -> tsr_progress_shard_t * (owned, every shard seen)
-    zlistx_t *shards;   //  owned list of borrowed records (owner: records), in order first ended
+    int64_t started_ms;    //  zclock_mono when following began
+    zhashx_t *expected;    //  owned; job name -> (uintptr_t) shards, 0 = unknown
+    zhashx_t *running;     //  owned; shard id -> (void *) 1
+    zhashx_t *records;     //  owned; shard id -> tsr_progress_shard_t * (owned, every shard seen)
+    zlistx_t *shards;      //  owned list of borrowed records (owner: records), in order first ended
+    bool has_tests;        //  an event carried test counts
+    uint32_t tests_done;   //  of the latest such event: tests with a final result
+    uint32_t tests_failed; //  of them, failed
+    uint32_t tests_total;  //  listed so far
 };
 
 static void
@@ -131,6 +135,12 @@ tsr_progress_apply(tsr_progress_t *self, const Tessera__Event *event, int64_t no
     assert(self);
     assert(event);
     const char *job = event->job ? event->job : "";
+    if (event->tests_total > 0 || event->tests_done > 0) {
+        self->has_tests = true;
+        self->tests_done = event->tests_done;
+        self->tests_failed = event->tests_failed;
+        self->tests_total = event->tests_total;
+    }
     if (event->kind == TESSERA__EVENT__KIND__RUN_FINISHED ||
         event->kind == TESSERA__EVENT__KIND__JOB_FINISHED)
         return NULL;
@@ -226,6 +236,18 @@ tsr_progress_failed(tsr_progress_t *self)
     return failed;
 }
 
+bool
+tsr_progress_tests(tsr_progress_t *self, uint32_t *done_out, uint32_t *failed_out,
+                   uint32_t *total_out)
+{
+    assert(self);
+    assert(done_out && failed_out && total_out);
+    *done_out = self->tests_done;
+    *failed_out = self->tests_failed;
+    *total_out = self->tests_total;
+    return self->has_tests;
+}
+
 void
 tsr_progress_line(tsr_progress_t *self, int64_t now_ms, char *buffer, size_t size)
 {
@@ -234,6 +256,14 @@ tsr_progress_line(tsr_progress_t *self, int64_t now_ms, char *buffer, size_t siz
     int64_t elapsed_ms = now_ms - self->started_ms;
     if (elapsed_ms < 0)
         elapsed_ms = 0;
+    if (self->has_tests) {
+        snprintf(buffer, size,
+                 "[%u/%u tests] %u failed; %u/%u shards, %u running, %" PRId64 ".%" PRId64 "s",
+                 self->tests_done, self->tests_total, self->tests_failed,
+                 tsr_progress_finished(self), tsr_progress_total(self), tsr_progress_running(self),
+                 elapsed_ms / 1000, (elapsed_ms % 1000) / 100);
+        return;
+    }
     snprintf(buffer, size, "[%u/%u shards] %u running, %u failed, %" PRId64 ".%" PRId64 "s",
              tsr_progress_finished(self), tsr_progress_total(self), tsr_progress_running(self),
              tsr_progress_failed(self), elapsed_ms / 1000, (elapsed_ms % 1000) / 100);

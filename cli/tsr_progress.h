@@ -1,11 +1,11 @@
 /*  tsr_progress - what `tessera run` knows about a run while following it
     Fed the Watch events (SHARD_STARTED, SHARD_FINISHED, SHARD_REQUEUED...),
-    it counts shards (expected, running, finished, failed) for the progress
-    line and keeps each shard it saw (agent, outcome, duration, the reason
-    and output tail of its end, the attempts requeued before it, when the
-    client saw it end) for --json, --junit and --trace. A shard is keyed by
-    job and index: a shard that finishes again replaces its earlier end.
-    Pure: time is an input. Main thread.                                   */
+    it counts shards (expected, running, finished, failed) and, for test
+    jobs, the tests done / failed / listed the coordinator last reported
+    (Event.tests_*) for the progress line and keeps each shard it saw (agent, outcome, duration, the
+   reason and output tail of its end, the attempts requeued before it, when the client saw it end)
+   for --json, --junit and --trace. A shard is keyed by job and index: a shard that finishes again
+   replaces its earlier end. Pure: time is an input. Main thread. */
 #ifndef TSR_PROGRESS_H
 #define TSR_PROGRESS_H
 
@@ -58,7 +58,14 @@ uint32_t tsr_progress_finished(tsr_progress_t *self); //  distinct shards ended
 uint32_t tsr_progress_running(tsr_progress_t *self);  //  started, not ended nor requeued
 uint32_t tsr_progress_failed(tsr_progress_t *self);   //  ended not passed/skipped/cancelled
 
-//  "[3/8 shards] 2 running, 0 failed, 1.2s" into `buffer`.
+//  The test counts of the latest event that carried some (test jobs:
+//  tests with a final result, of them failed, listed so far). Returns false,
+//  with zeros, if no event did (command jobs only, or nothing ended yet).
+bool tsr_progress_tests(tsr_progress_t *self, uint32_t *done_out, uint32_t *failed_out,
+                        uint32_t *total_out);
+
+//  "[3/8 shards] 2 running, 0 failed, 1.2s" into `buffer`; once test counts
+//  are known "[120/500 tests] 3 failed; 3/8 shards, 2 running, 1.2s".
 void tsr_progress_line(tsr_progress_t *self, int64_t now_ms, char *buffer, size_t size);
 
 //  Finished shards in the order they first ended (zlistx of

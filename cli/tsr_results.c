@@ -31,15 +31,40 @@ s_final_message(const tsr_progress_shard_t *shard)
     return zsys_sprintf("%s\n%s", shard->text, shard->tail);
 }
 
+//  A result the coordinator recorded every try of (a test of a test job):
+//  the tries are its attempts, oldest first.
+static void
+s_add_tried(tsr_report_t *report, const Tessera__ShardSummary *result, const char *id)
+{
+    char *job = s_or_null(result->job) ? strdup(result->job) : tsr_results_job_of(id);
+    tsr_report_test_t *test =
+        tsr_report_add_test(report, id, job, s_or_null(result->group), result->outcome,
+                            result->duration_ms, s_or_null(result->agent));
+    free(job);
+    if (!test)
+        return; //  listed twice: reported once
+    for (size_t index = 0; index < result->n_tries; index++) {
+        const Tessera__AttemptSummary *try = result->tries[index];
+        tsr_report_test_add_attempt(test, try->outcome, try->duration_ms, s_or_null(try->agent),
+                                    s_or_null(try->message));
+    }
+}
+
 static void
 s_add_result(tsr_report_t *report, const Tessera__ShardSummary *result, tsr_progress_t *progress)
 {
     const char *id = result->id ? result->id : "";
+    if (result->n_tries > 0) {
+        s_add_tried(report, result, id);
+        return;
+    }
     const tsr_progress_shard_t *shard = progress ? tsr_progress_find(progress, id) : NULL;
-    char *job = shard ? strdup(shard->job) : tsr_results_job_of(id);
+    char *job = s_or_null(result->job) ? strdup(result->job)
+                : shard                ? strdup(shard->job)
+                                       : tsr_results_job_of(id);
     const char *agent = s_or_null(result->agent);
-    tsr_report_test_t *test =
-        tsr_report_add_test(report, id, job, NULL, result->outcome, result->duration_ms, agent);
+    tsr_report_test_t *test = tsr_report_add_test(report, id, job, s_or_null(result->group),
+                                                  result->outcome, result->duration_ms, agent);
     free(job);
     if (!test)
         return; //  listed twice: reported once

@@ -11,6 +11,7 @@ tsr_run_opts_init(tsr_run_opts_t *opts)
     memset(opts, 0, sizeof *opts);
     opts->dir = ".";
     opts->local_agents = 1;
+    opts->repeat = 1;
     opts->jobs = zlistx_new();
 }
 
@@ -27,6 +28,9 @@ enum {
     S_OPT_SHARDS,
     S_OPT_RETRIES,
     S_OPT_TIMEOUT,
+    S_OPT_REPEAT,
+    S_OPT_FAIL_ON_FLAKY,
+    S_OPT_SLOW,
     S_OPT_NO_CACHE,
     S_OPT_LOCAL_AGENTS,
     S_OPT_JUNIT,
@@ -40,6 +44,9 @@ static const struct option s_options[] = {
     {"shards", required_argument, NULL, S_OPT_SHARDS},
     {"retries", required_argument, NULL, S_OPT_RETRIES},
     {"timeout", required_argument, NULL, S_OPT_TIMEOUT},
+    {"repeat", required_argument, NULL, S_OPT_REPEAT},
+    {"fail-on-flaky", no_argument, NULL, S_OPT_FAIL_ON_FLAKY},
+    {"slow", required_argument, NULL, S_OPT_SLOW},
     {"no-cache", no_argument, NULL, S_OPT_NO_CACHE},
     {"local-agents", required_argument, NULL, S_OPT_LOCAL_AGENTS},
     {"junit", required_argument, NULL, S_OPT_JUNIT},
@@ -94,6 +101,15 @@ s_apply(tsr_run_opts_t *opts, int option, const char *value, char **error_out)
     case S_OPT_TIMEOUT:
         opts->timeout_set = true;
         return s_number("--timeout", value, 0, 7 * 24 * 3600, &opts->timeout_s, error_out);
+    case S_OPT_REPEAT:
+        opts->repeat_set = true;
+        return s_number("--repeat", value, 1, TSR_RUN_MAX_REPEAT, &opts->repeat, error_out);
+    case S_OPT_FAIL_ON_FLAKY:
+        opts->fail_on_flaky = true;
+        return TSR_OK;
+    case S_OPT_SLOW:
+        opts->slow_set = true;
+        return s_number("--slow", value, 0, 7 * 24 * 3600, &opts->slow_s, error_out);
     case S_OPT_NO_CACHE:
         opts->no_cache = true;
         return TSR_OK;

@@ -14,6 +14,11 @@ typedef struct {
     uint32_t shards;        //  0 = auto
     bool retries_set;       //  --retries given
     uint32_t retries;       //  re-runs of failed shards
+    bool repeat_set;        //  --repeat given
+    uint32_t repeat;        //  runs of every selected test (flaky hunting); >= 1
+    bool fail_on_flaky;     //  --fail-on-flaky: a flaky test fails the run
+    bool slow_set;          //  --slow given
+    uint32_t slow_s;        //  report tests slower than this many seconds; 0 = off
     bool timeout_set;       //  --timeout given
     uint32_t timeout_s;     //  seconds, whole shard; 0 = none
     bool no_cache;          //  --no-cache
@@ -27,10 +32,11 @@ typedef struct {
     bool help;              //  --help / -h
 } tsr_run_opts_t;
 
-//  Most shards / local agents / retries accepted on the command line.
+//  Most shards / local agents / retries / repeats accepted on the command line.
 #define TSR_RUN_MAX_SHARDS 10000
 #define TSR_RUN_MAX_LOCAL_AGENTS 256
 #define TSR_RUN_MAX_RETRIES 100
+#define TSR_RUN_MAX_REPEAT 1000
 
 void tsr_run_opts_init(tsr_run_opts_t *opts);
 void tsr_run_opts_clear(tsr_run_opts_t *opts);

@@ -99,6 +99,10 @@ tsr_submit_jobspec_new(const tsr_job_spec_t *job, const tsr_run_opts_t *opts)
         jobspec->retries = opts->retries;
     if (opts && opts->timeout_set)
         jobspec->timeout_s = opts->timeout_s;
+    if (opts && opts->repeat_set)
+        jobspec->repeat = opts->repeat;
+    if (opts && opts->slow_set)
+        jobspec->slow_s = opts->slow_s;
     return jobspec;
 }
 
@@ -192,6 +196,7 @@ tsr_submit_build(zlistx_t *jobs, const tsr_run_opts_t *opts, const char *project
     submit->client_uuid = strdup(client_uuid ? client_uuid : "");
     submit->project = strdup(project ? project : "");
     submit->no_cache = opts->no_cache;
+    submit->fail_on_flaky = opts->fail_on_flaky;
     submit->jobs = zmalloc(zlistx_size(jobs) * sizeof *submit->jobs);
     for (const tsr_job_spec_t *job = zlistx_first(jobs); job; job = zlistx_next(jobs))
         if (wanted == 0 || zhashx_lookup(selected, job->name))

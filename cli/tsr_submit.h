@@ -1,9 +1,10 @@
 /*  tsr_submit - the Submit request of `tessera run`
     Turns the spec's jobs (tsr_job_spec_t, from tessera.yml or `-- CMD`) and
-    the command-line overrides (--job, --shards, --retries, --timeout,
-    --no-cache) into a Tessera__Submit. Pure: no files, no sockets. The
-    built message owns its strings and arrays, except `workspace`, which the
-    caller points at a Digest it owns. Main thread.                          */
+    the command-line overrides (--job, --shards, --retries, --repeat,
+    --slow, --timeout, --no-cache, --fail-on-flaky) into a Tessera__Submit.
+    Pure: no files, no sockets. The built message owns its strings and
+    arrays, except `workspace`, which the caller points at a Digest it
+    owns. Main thread.                                                       */
 #ifndef TSR_SUBMIT_H
 #define TSR_SUBMIT_H
 

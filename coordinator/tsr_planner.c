@@ -99,6 +99,10 @@ tsr_planner_assign(const tsr_shard_t *shard, Tessera__Assign *assign)
     }
     assign->framework = spec->framework;
     assign->kind = shard->kind;
+    if (shard->kind == TESSERA__ASSIGN__KIND__LIST)
+        //  `timeout:` limits one test; listing (a cargo build, a slow collection) is
+        //  not a test and may stay silent far longer
+        assign->timeout_ms = 0;
     assign->n_test_ids = shard->unit_count;
     assign->test_ids = shard->units;
 }

@@ -499,6 +499,246 @@ test_agent_runs_jobs_as_user_when_root(void **state)
     tsr_msg_destroy(&result);
 }
 
+//  ---------------------------------------------------------------- test jobs
+
+#define S_PYTHON "/usr/bin/python3"
+
+//  A pytest suite in the source CAS: its root digest in *digest_out.
+static void
+s_store_pytest_suite(fixture_t *fixture, tsr_digest_t *digest_out)
+{
+    snprintf(fixture->path, sizeof fixture->path, "%s/pysrc/tests", fixture->root);
+    zsys_dir_create(fixture->path);
+    snprintf(fixture->path, sizeof fixture->path, "%s/pysrc/tests/test_demo.py", fixture->root);
+    s_write(fixture->path, "import os, time\n"
+                           "def test_pass():\n    assert os.environ['GREETING'] == 'hi'\n"
+                           "def test_fail():\n    assert 1 == 2\n"
+                           "def test_hang():\n    time.sleep(60)\n"
+                           "def test_last():\n    pass\n");
+    tsr_tree_t *tree = tsr_tree_new();
+    snprintf(fixture->path, sizeof fixture->path, "%s/pysrc", fixture->root);
+    assert_int_equal(tsr_tree_scan(tree, fixture->path, NULL), TSR_OK);
+    assert_int_equal(tsr_tree_store(tree, fixture->source), TSR_OK);
+    *digest_out = *tsr_tree_root(tree);
+    tsr_tree_destroy(&tree);
+}
+
+static void
+s_assign_pytest(fixture_t *fixture, uint64_t attempt_id, const tsr_digest_t *workspace,
+                Tessera__Assign__Kind kind, const char *const *test_ids, uint32_t timeout_ms)
+{
+    Tessera__Digest wire = TESSERA__DIGEST__INIT;
+    tsr_msg_digest_set(&wire, workspace);
+    char *argv[] = {S_PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "tests"};
+    Tessera__EnvVar var = TESSERA__ENV_VAR__INIT;
+    var.name = "GREETING";
+    var.value = "hi";
+    Tessera__EnvVar *vars[] = {&var};
+    Tessera__Assign assign = TESSERA__ASSIGN__INIT;
+    assign.attempt_id = attempt_id;
+    assign.run_id = "run-2";
+    assign.job = "py";
+    assign.shard_count = 1;
+    assign.n_argv = 6;
+    assign.argv = argv;
+    assign.n_env = 1;
+    assign.env = vars;
+    assign.workspace = &wire;
+    assign.threads = 1;
+    assign.framework = "pytest";
+    assign.kind = kind;
+    assign.project = "demo/project";
+    assign.timeout_ms = timeout_ms;
+    size_t count = 0;
+    while (test_ids && test_ids[count])
+        count++;
+    assign.n_test_ids = count;
+    assign.test_ids = (char **)test_ids;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_ASSIGN;
+    env.assign = &assign;
+    s_send(fixture, &env);
+}
+
+static const Tessera__TestResult *
+s_find_test(const Tessera__Result *result, const char *id)
+{
+    for (size_t index = 0; index < result->n_tests; index++)
+        if (streq(result->tests[index]->id, id))
+            return result->tests[index];
+    return NULL;
+}
+
+static void
+test_agent_lists_and_runs_pytest_shards_on_a_worker(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    if (access(S_PYTHON, X_OK) != 0)
+        skip();
+    tsr_digest_t suite;
+    s_store_pytest_suite(fixture, &suite);
+    s_start_agent(fixture);
+    s_assign_pytest(fixture, 81, &suite, TESSERA__ASSIGN__KIND__LIST, NULL, 0);
+    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
+    assert_non_null(progress);
+    assert_int_equal(progress->progress->attempt_id, 81);
+    tsr_msg_destroy(&progress);
+    Tessera__Envelope *result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
+    assert_non_null(result);
+    assert_int_equal(result->result->attempt_id, 81);
+    assert_string_equal(result->result->error, "");
+    assert_int_equal(result->result->exit_code, 0);
+    assert_int_equal(result->result->n_listed, 4);
+    assert_string_equal(result->result->listed[0], "tests/test_demo.py::test_pass");
+    assert_string_equal(result->result->listed[3], "tests/test_demo.py::test_last");
+    assert_int_equal(result->result->n_cpus, 1);
+    tsr_msg_destroy(&result);
+    //  The per-project cache stays; the attempt dir goes
+    snprintf(fixture->path, sizeof fixture->path, "%s/projects/demo_project/pytest",
+             fixture->data_dir);
+    assert_true(s_file_exists(fixture->path));
+
+    //  A shard with a hung test: the loop keeps heartbeating while the worker
+    //  waits, the hung test is TIMED_OUT, the one after it gets no result
+    const char *const ids[] = {"tests/test_demo.py::test_pass", "tests/test_demo.py::test_fail",
+                               "tests/test_demo.py::test_hang", "tests/test_demo.py::test_last",
+                               NULL};
+    s_assign_pytest(fixture, 82, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 5000);
+    progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
+    assert_non_null(progress);
+    tsr_msg_destroy(&progress);
+    Tessera__Envelope *heartbeat = s_expect(fixture, TESSERA__ENVELOPE__BODY_HEARTBEAT, S_WAIT_MS);
+    assert_non_null(heartbeat);
+    assert_int_equal(heartbeat->heartbeat->n_running, 1);
+    assert_int_equal(heartbeat->heartbeat->running[0], 82);
+    tsr_msg_destroy(&heartbeat);
+    result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
+    assert_non_null(result);
+    const Tessera__Result *run = result->result;
+    assert_int_equal(run->attempt_id, 82);
+    assert_string_equal(run->error, "");
+    assert_true(run->timed_out);
+    assert_int_equal(run->n_tests, 3);
+    assert_int_equal(s_find_test(run, ids[0])->outcome, TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_find_test(run, ids[1])->outcome, TESSERA__OUTCOME__FAILED);
+    assert_int_equal(s_find_test(run, ids[2])->outcome, TESSERA__OUTCOME__TIMED_OUT);
+    assert_null(s_find_test(run, ids[3]));
+    assert_true(run->output_tail.len > 0);
+    tsr_msg_destroy(&result);
+    //  The first attempt's directory is gone (it was removed after its Result)
+    snprintf(fixture->path, sizeof fixture->path, "%s/work/81", fixture->data_dir);
+    assert_false(s_file_exists(fixture->path));
+}
+
+static void
+test_agent_cancel_stops_a_framework_attempt(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    if (access(S_PYTHON, X_OK) != 0)
+        skip();
+    tsr_digest_t suite;
+    s_store_pytest_suite(fixture, &suite);
+    s_start_agent(fixture);
+    const char *const ids[] = {"tests/test_demo.py::test_hang", NULL};
+    s_assign_pytest(fixture, 91, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 0);
+    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
+    assert_non_null(progress);
+    tsr_msg_destroy(&progress);
+    uint64_t cancel_ids[] = {91};
+    Tessera__Cancel cancel = TESSERA__CANCEL__INIT;
+    cancel.n_attempt_ids = 1;
+    cancel.attempt_ids = cancel_ids;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    s_send(fixture, &env);
+    int64_t deadline_ms = zclock_mono() + S_WAIT_MS;
+    bool idle = false;
+    while (!idle && zclock_mono() < deadline_ms) {
+        Tessera__Envelope *heartbeat =
+            s_expect(fixture, TESSERA__ENVELOPE__BODY_HEARTBEAT, S_WAIT_MS);
+        assert_non_null(heartbeat);
+        idle = heartbeat->heartbeat->n_running == 0;
+        tsr_msg_destroy(&heartbeat);
+    }
+    assert_true(idle);
+    assert_null(s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, 300));
+    snprintf(fixture->path, sizeof fixture->path, "%s/work/91", fixture->data_dir);
+    assert_false(s_file_exists(fixture->path));
+}
+
+static void
+test_agent_term_hands_back_a_framework_attempt(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    if (access(S_PYTHON, X_OK) != 0)
+        skip();
+    tsr_digest_t suite;
+    s_store_pytest_suite(fixture, &suite);
+    s_start_agent(fixture);
+    const char *const ids[] = {"tests/test_demo.py::test_hang", NULL};
+    s_assign_pytest(fixture, 95, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 0);
+    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
+    assert_non_null(progress);
+    tsr_msg_destroy(&progress);
+    int64_t started_ms = zclock_mono();
+    zstr_send(fixture->agent, "$TERM");
+    Tessera__Envelope *bye = s_expect(fixture, TESSERA__ENVELOPE__BODY_BYE, S_WAIT_MS);
+    assert_non_null(bye);
+    assert_int_equal(bye->bye->n_handed_back, 1);
+    assert_int_equal(bye->bye->handed_back[0], 95);
+    tsr_msg_destroy(&bye);
+    //  The grace (300 ms) and a prompt kill, not the test's 60 s
+    assert_true(zclock_mono() - started_ms < 10000);
+}
+
+static void
+test_agent_runs_test_jobs_as_user_when_root(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    if (geteuid() != 0 || access(S_PYTHON, X_OK) != 0)
+        skip();
+    fixture->opts.user = "nobody";
+    //  pytest looks at the workspace's parents: they must be searchable
+    assert_int_equal(chmod(fixture->root, 0755), 0);
+    tsr_digest_t suite;
+    s_store_pytest_suite(fixture, &suite);
+    s_start_agent(fixture);
+    const char *const ids[] = {"tests/test_demo.py::test_pass", NULL};
+    s_assign_pytest(fixture, 97, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 30000);
+    Tessera__Envelope *result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
+    assert_non_null(result);
+    assert_string_equal(result->result->error, "");
+    assert_int_equal(result->result->n_tests, 1);
+    assert_int_equal(result->result->tests[0]->outcome, TESSERA__OUTCOME__PASSED);
+    tsr_msg_destroy(&result);
+}
+
+static void
+test_agent_refuses_an_unknown_framework(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    s_start_agent(fixture);
+    Tessera__Digest wire = TESSERA__DIGEST__INIT;
+    tsr_msg_digest_set(&wire, &fixture->workspace);
+    char *argv[] = {"true"};
+    Tessera__Assign assign = TESSERA__ASSIGN__INIT;
+    assign.attempt_id = 99;
+    assign.n_argv = 1;
+    assign.argv = argv;
+    assign.workspace = &wire;
+    assign.framework = "no-such-framework";
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_ASSIGN;
+    env.assign = &assign;
+    s_send(fixture, &env);
+    Tessera__Envelope *result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
+    assert_non_null(result);
+    assert_int_equal(result->result->attempt_id, 99);
+    assert_non_null(strstr(result->result->error, "unknown test framework"));
+    tsr_msg_destroy(&result);
+}
+
 static void
 test_agent_actor_reports_failed_start(void **state)
 {
@@ -561,6 +801,16 @@ main(void)
         cmocka_unit_test_setup_teardown(test_agent_term_lets_running_work_finish, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_runs_jobs_as_user_when_root, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_lists_and_runs_pytest_shards_on_a_worker,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_cancel_stops_a_framework_attempt, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_term_hands_back_a_framework_attempt, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_runs_test_jobs_as_user_when_root, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_refuses_an_unknown_framework, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_actor_reports_failed_start, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_start_fails_on_bad_options, s_setup, s_teardown),

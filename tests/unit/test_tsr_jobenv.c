@@ -109,6 +109,51 @@ test_jobenv_empty_base_and_defaults(void **state)
     tsr_jobenv_free(&envp); //  NULL-safe
 }
 
+static void
+test_jobenv_overlay_replaces_and_adds_variables(void **state)
+{
+    (void)state;
+    const char *const job[] = {"PATH=/usr/bin", "PYTHONPATH=/job", "TSR_SHARD_INDEX=1", NULL};
+    const char *const extra[] = {"PYTHONPATH=/scratch", "TSR_LIST_FILE=/s/list.json",
+                                 "EMPTY=", NULL};
+    char **envp = NULL;
+    assert_int_equal(tsr_jobenv_overlay(job, extra, &envp), TSR_OK);
+    const char *const *env = (const char *const *)envp;
+    assert_string_equal(tsr_jobenv_get(env, "PYTHONPATH"), "/scratch");
+    assert_string_equal(tsr_jobenv_get(env, "TSR_LIST_FILE"), "/s/list.json");
+    assert_string_equal(tsr_jobenv_get(env, "PATH"), "/usr/bin");
+    assert_string_equal(tsr_jobenv_get(env, "TSR_SHARD_INDEX"), "1");
+    assert_string_equal(tsr_jobenv_get(env, "EMPTY"), "");
+    size_t count = 0;
+    for (; envp[count]; count++)
+        if (count > 0)
+            assert_true(strcmp(envp[count - 1], envp[count]) < 0);
+    assert_int_equal(count, 5); //  one PYTHONPATH only
+    tsr_jobenv_free(&envp);
+
+    //  Either side may be empty
+    assert_int_equal(tsr_jobenv_overlay(job, NULL, &envp), TSR_OK);
+    assert_string_equal(tsr_jobenv_get((const char *const *)envp, "PYTHONPATH"), "/job");
+    tsr_jobenv_free(&envp);
+    assert_int_equal(tsr_jobenv_overlay(NULL, extra, &envp), TSR_OK);
+    assert_string_equal(tsr_jobenv_get((const char *const *)envp, "PYTHONPATH"), "/scratch");
+    tsr_jobenv_free(&envp);
+}
+
+static void
+test_jobenv_overlay_rejects_entries_without_a_name(void **state)
+{
+    (void)state;
+    const char *const job[] = {"PATH=/usr/bin", NULL};
+    const char *const no_equals[] = {"OK=1", "BROKEN", NULL};
+    const char *const no_name[] = {"=value", NULL};
+    char **envp = (char **)job; //  must be reset
+    assert_int_equal(tsr_jobenv_overlay(job, no_equals, &envp), TSR_EINVAL);
+    assert_null(envp);
+    assert_int_equal(tsr_jobenv_overlay(job, no_name, &envp), TSR_EINVAL);
+    assert_null(envp);
+}
+
 int
 main(void)
 {
@@ -117,6 +162,8 @@ main(void)
         cmocka_unit_test(test_jobenv_job_env_overrides_hints_not_identity),
         cmocka_unit_test(test_jobenv_rejects_bad_variable_names),
         cmocka_unit_test(test_jobenv_empty_base_and_defaults),
+        cmocka_unit_test(test_jobenv_overlay_replaces_and_adds_variables),
+        cmocka_unit_test(test_jobenv_overlay_rejects_entries_without_a_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

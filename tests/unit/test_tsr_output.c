@@ -164,6 +164,48 @@ test_output_writer_plain_and_live(void **state)
     free(buffer);
 }
 
+static void
+test_output_test_job_shards_print_counts_not_tails(void **state)
+{
+    (void)state;
+    char *buffer = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream(&buffer, &size);
+    tsr_output_t *output = tsr_output_new(stream, false);
+    tsr_output_test_job(output, "py");
+    Tessera__Event finished = TESSERA__EVENT__INIT;
+    finished.kind = TESSERA__EVENT__KIND__SHARD_FINISHED;
+    finished.job = "py";
+    finished.shard_count = 2;
+    finished.tests_done = 10;
+    finished.tests_failed = 1;
+    finished.tests_total = 30;
+    tsr_progress_shard_t shard = {.id = "py/1",
+                                  .job = "py",
+                                  .agent = "a",
+                                  .outcome = TESSERA__OUTCOME__FAILED,
+                                  .text = "",
+                                  .tail = "F.. 1 failed\n",
+                                  .tail_size = 13};
+    tsr_output_event(output, &finished, &shard);
+    //  a command job's shard still prints its tail
+    tsr_progress_shard_t command = {.id = "cmd",
+                                    .job = "cmd",
+                                    .agent = "a",
+                                    .outcome = TESSERA__OUTCOME__PASSED,
+                                    .tail = "hi\n",
+                                    .tail_size = 3};
+    finished.job = "cmd";
+    finished.shard_count = 1;
+    tsr_output_event(output, &finished, &command);
+    tsr_output_destroy(&output);
+    fflush(stream);
+    assert_string_equal(buffer, "\u2500\u2500 py/1 failed in 0.00s on a [10/30 tests, 1 failed]\n"
+                                "\u2500\u2500 cmd passed in 0.00s on a\nhi\n");
+    fclose(stream);
+    free(buffer);
+}
+
 int
 main(void)
 {
@@ -174,6 +216,7 @@ main(void)
         cmocka_unit_test(test_output_plain_event_lines),
         cmocka_unit_test(test_output_summary_line),
         cmocka_unit_test(test_output_writer_plain_and_live),
+        cmocka_unit_test(test_output_test_job_shards_print_counts_not_tails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

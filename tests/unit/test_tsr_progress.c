@@ -147,6 +147,39 @@ test_progress_keeps_requeued_attempts_and_finds_shards(void **state)
     tsr_progress_destroy(&progress);
 }
 
+static void
+test_progress_line_counts_tests_once_events_carry_them(void **state)
+{
+    (void)state;
+    tsr_progress_t *progress = tsr_progress_new(0);
+    tsr_progress_expect(progress, "py", 0);
+    uint32_t done, failed, total;
+    assert_false(tsr_progress_tests(progress, &done, &failed, &total));
+    char line[160];
+    tsr_progress_line(progress, 1500, line, sizeof line);
+    assert_string_equal(line, "[0/1 shards] 0 running, 0 failed, 1.5s");
+
+    Tessera__Event finished = s_event(TESSERA__EVENT__KIND__SHARD_FINISHED, "py", 0, 3);
+    finished.outcome = TESSERA__OUTCOME__FAILED;
+    finished.tests_done = 40;
+    finished.tests_failed = 2;
+    finished.tests_total = 120;
+    assert_non_null(tsr_progress_apply(progress, &finished, 2000));
+    assert_true(tsr_progress_tests(progress, &done, &failed, &total));
+    assert_int_equal(done, 40);
+    assert_int_equal(failed, 2);
+    assert_int_equal(total, 120);
+    tsr_progress_line(progress, 2000, line, sizeof line);
+    assert_string_equal(line, "[40/120 tests] 2 failed; 1/3 shards, 0 running, 2.0s");
+
+    //  an event without counts (a start) keeps the last ones
+    Tessera__Event started = s_event(TESSERA__EVENT__KIND__SHARD_STARTED, "py", 1, 3);
+    assert_null(tsr_progress_apply(progress, &started, 2100));
+    tsr_progress_line(progress, 2100, line, sizeof line);
+    assert_string_equal(line, "[40/120 tests] 2 failed; 1/3 shards, 1 running, 2.1s");
+    tsr_progress_destroy(&progress);
+}
+
 int
 main(void)
 {
@@ -155,6 +188,7 @@ main(void)
         cmocka_unit_test(test_progress_counts_started_finished_and_failed),
         cmocka_unit_test(test_progress_requeue_and_retry_replace_the_shard),
         cmocka_unit_test(test_progress_keeps_requeued_attempts_and_finds_shards),
+        cmocka_unit_test(test_progress_line_counts_tests_once_events_carry_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

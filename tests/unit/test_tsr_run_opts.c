@@ -144,6 +144,55 @@ test_run_opts_help(void **state)
     tsr_run_opts_clear(&opts);
 }
 
+static void
+test_run_opts_parses_repeat_flaky_and_slow(void **state)
+{
+    (void)state;
+    char *words[] = {"run",    "--repeat", "5",  "--fail-on-flaky",  "--retries=2",
+                     "--slow", "3",        "--", "/usr/bin/python3", "-m",
+                     "pytest", "tests",    NULL};
+    tsr_run_opts_t opts;
+    char *error = NULL;
+    assert_int_equal(s_parse(&opts, words, &error), TSR_OK);
+    assert_true(opts.repeat_set);
+    assert_int_equal(opts.repeat, 5);
+    assert_true(opts.fail_on_flaky);
+    assert_true(opts.retries_set);
+    assert_int_equal(opts.retries, 2);
+    assert_true(opts.slow_set);
+    assert_int_equal(opts.slow_s, 3);
+    assert_int_equal(opts.command_argc, 4);
+    assert_string_equal(opts.command_argv[0], "/usr/bin/python3");
+    tsr_run_opts_clear(&opts);
+
+    char *defaults[] = {"run", NULL};
+    assert_int_equal(s_parse(&opts, defaults, &error), TSR_OK);
+    assert_false(opts.repeat_set);
+    assert_int_equal(opts.repeat, 1);
+    assert_false(opts.fail_on_flaky);
+    assert_false(opts.slow_set);
+    assert_int_equal(opts.slow_s, 0);
+    tsr_run_opts_clear(&opts);
+}
+
+static void
+test_run_opts_rejects_bad_repeat_and_slow(void **state)
+{
+    (void)state;
+    char *zero[] = {"run", "--repeat", "0", NULL};
+    s_expect_error(zero, "--repeat");
+    char *huge[] = {"run", "--repeat", "1001", NULL};
+    s_expect_error(huge, "1000");
+    char *word[] = {"run", "--repeat", "many", NULL};
+    s_expect_error(word, "many");
+    char *missing[] = {"run", "--repeat", NULL};
+    s_expect_error(missing, "needs a value");
+    char *valued[] = {"run", "--fail-on-flaky=yes", NULL};
+    s_expect_error(valued, "--fail-on-flaky");
+    char *slow[] = {"run", "--slow", "1.5", NULL};
+    s_expect_error(slow, "--slow");
+}
+
 int
 main(void)
 {
@@ -153,6 +202,8 @@ main(void)
         cmocka_unit_test(test_run_opts_shards_auto_is_zero),
         cmocka_unit_test(test_run_opts_rejects_bad_input),
         cmocka_unit_test(test_run_opts_help),
+        cmocka_unit_test(test_run_opts_parses_repeat_flaky_and_slow),
+        cmocka_unit_test(test_run_opts_rejects_bad_repeat_and_slow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,6 +211,42 @@ test_submit_rejects_no_jobs_and_a_dangling_need(void **state)
     zlistx_destroy(&jobs);
 }
 
+static void
+test_submit_passes_repeat_slow_and_fail_on_flaky(void **state)
+{
+    (void)state;
+    zlistx_t *jobs = s_jobs();
+    tsr_run_opts_t opts;
+    tsr_run_opts_init(&opts);
+    Tessera__Submit *submit = NULL;
+    char *error = NULL;
+    //  without the flags: the spec's values, no repeat, flaky passes
+    assert_int_equal(tsr_submit_build(jobs, &opts, "demo", "u", &submit, &error), TSR_OK);
+    assert_false(submit->fail_on_flaky);
+    assert_int_equal(submit->jobs[0]->repeat, 0);
+    assert_int_equal(submit->jobs[0]->slow_s, 0);
+    assert_int_equal(submit->jobs[0]->retries, 1);
+    tsr_submit_destroy(&submit);
+
+    opts.repeat_set = true;
+    opts.repeat = 7;
+    opts.slow_set = true;
+    opts.slow_s = 2;
+    opts.retries_set = true;
+    opts.retries = 3;
+    opts.fail_on_flaky = true;
+    assert_int_equal(tsr_submit_build(jobs, &opts, "demo", "u", &submit, &error), TSR_OK);
+    assert_true(submit->fail_on_flaky);
+    for (size_t index = 0; index < submit->n_jobs; index++) {
+        assert_int_equal(submit->jobs[index]->repeat, 7);
+        assert_int_equal(submit->jobs[index]->slow_s, 2);
+        assert_int_equal(submit->jobs[index]->retries, 3);
+    }
+    tsr_submit_destroy(&submit);
+    tsr_run_opts_clear(&opts);
+    zlistx_destroy(&jobs);
+}
+
 int
 main(void)
 {
@@ -220,6 +256,7 @@ main(void)
         cmocka_unit_test(test_submit_job_selection_follows_needs_in_spec_order),
         cmocka_unit_test(test_submit_rejects_an_unknown_job),
         cmocka_unit_test(test_submit_rejects_no_jobs_and_a_dangling_need),
+        cmocka_unit_test(test_submit_passes_repeat_slow_and_fail_on_flaky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

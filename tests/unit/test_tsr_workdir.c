@@ -116,6 +116,34 @@ test_workdir_chown_gives_the_tree_away(void **state)
     free(tree);
 }
 
+static void
+s_expect_safe_name(const char *name, const char *expected)
+{
+    char *safe = tsr_workdir_safe_name(name, "default");
+    assert_string_equal(safe, expected);
+    free(safe);
+}
+
+static void
+test_workdir_safe_name_keeps_plain_names_and_defuses_paths(void **state)
+{
+    (void)state;
+    s_expect_safe_name("my-project_2.0", "my-project_2.0");
+    s_expect_safe_name(NULL, "default");
+    s_expect_safe_name("", "default");
+    s_expect_safe_name("..", "_.");
+    s_expect_safe_name(".hidden", "_hidden");
+    s_expect_safe_name("../../etc/passwd", "_._.._etc_passwd");
+    s_expect_safe_name("a/b c", "a_b_c");
+    s_expect_safe_name("caf\xc3\xa9", "caf__");
+    char long_name[300];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    char *safe = tsr_workdir_safe_name(long_name, "default");
+    assert_int_equal(strlen(safe), 100);
+    free(safe);
+}
+
 int
 main(void)
 {
@@ -128,6 +156,7 @@ main(void)
             test_workdir_remove_goes_through_read_only_dirs_not_symlinks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_workdir_chown_gives_the_tree_away, s_setup,
                                         s_teardown),
+        cmocka_unit_test(test_workdir_safe_name_keeps_plain_names_and_defuses_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
