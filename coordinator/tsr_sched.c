@@ -416,10 +416,6 @@ tsr_sched_result(tsr_sched_t *self, const char *agent_key, const Tessera__Result
         s_requeue(self, shard, true, text, now_ms);
         return TSR_OK;
     }
-    if (shard->job->tests) {
-        tsr_sched_tests_result(self, shard, result, now_ms);
-        return TSR_OK;
-    }
     if (outcome == TESSERA__OUTCOME__TIMED_OUT)
         snprintf(text, sizeof text, "timed out after %" PRIu64 " ms", result->duration_ms);
     else if (outcome == TESSERA__OUTCOME__CRASHED)
@@ -428,6 +424,18 @@ tsr_sched_result(tsr_sched_t *self, const char *agent_key, const Tessera__Result
         snprintf(text, sizeof text, "exit code %d", result->exit_code);
     else
         text[0] = '\0';
+
+    if (shard->job->tests) {
+        //  A listing that hung or crashed found nothing to trust: like an infrastructure failure
+        if (shard->kind == TESSERA__ASSIGN__KIND__LIST &&
+            (outcome == TESSERA__OUTCOME__TIMED_OUT || outcome == TESSERA__OUTCOME__CRASHED)) {
+            char reason[600];
+            snprintf(reason, sizeof reason, "listing on %s %s", s_agent_name(shard), text);
+            s_requeue(self, shard, true, reason, now_ms);
+        } else
+            tsr_sched_tests_result(self, shard, result, now_ms);
+        return TSR_OK;
+    }
 
     const Tessera__JobSpec *spec = shard->job->spec;
     if (outcome != TESSERA__OUTCOME__PASSED && shard->command_failures < spec->retries) {

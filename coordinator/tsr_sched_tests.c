@@ -181,10 +181,10 @@ s_run_result(tsr_sched_t *self, tsr_shard_t *shard, const Tessera__Result *resul
     }
     zlistx_destroy(&work);
 
-    Tessera__Outcome outcome = result->timed_out     ? TESSERA__OUTCOME__TIMED_OUT
-                               : result->term_signal ? TESSERA__OUTCOME__CRASHED
-                               : stats.failed        ? TESSERA__OUTCOME__FAILED
-                                                     : TESSERA__OUTCOME__PASSED;
+    Tessera__Outcome outcome = result->timed_out               ? TESSERA__OUTCOME__TIMED_OUT
+                               : result->term_signal           ? TESSERA__OUTCOME__CRASHED
+                               : stats.failed || stats.not_run ? TESSERA__OUTCOME__FAILED
+                                                               : TESSERA__OUTCOME__PASSED;
     char text[256];
     int size = snprintf(text, sizeof text, "%u passed, %u failed", stats.passed, stats.failed);
     if (stats.added && size > 0 && (size_t)size < sizeof text)

@@ -543,11 +543,8 @@ tsr_testrun_account(tsr_testrun_t *self, char *const *units, size_t unit_count, 
         zlistx_add_end(works, retry);
 
     //  Hand the work over
-    for (tsr_testrun_work_t *work = (tsr_testrun_work_t *)zlistx_first(works); work;
-         work = (tsr_testrun_work_t *)zlistx_next(works)) {
-        void *handle = zlistx_cursor(works);
-        zlistx_add_end(work_out, zlistx_detach(works, handle));
-    }
+    for (void *work = zlistx_detach(works, NULL); work; work = zlistx_detach(works, NULL))
+        zlistx_add_end(work_out, work);
     zlistx_destroy(&works);
     zhashx_destroy(&retry_units);
     zhashx_destroy(&requeue_units);

@@ -189,10 +189,22 @@ s_listed(fixture_t *fixture, const char *key, uint64_t attempt_id, const char *c
     return tsr_sched_result(fixture->sched, key, &result, now_ms);
 }
 
-//  A RUN result: ids[i] ended outcomes[i] after 100 ms each
+//  A RUN result: ids[i] ended outcomes[i] after durations[i] ms (NULL: 100 ms each)
+static int s_ran_timed(fixture_t *fixture, const char *key, uint64_t attempt_id,
+                       const char *const *ids, const Tessera__Outcome *outcomes,
+                       const uint64_t *durations, size_t count, uint64_t now_ms);
+
 static int
 s_ran(fixture_t *fixture, const char *key, uint64_t attempt_id, const char *const *ids,
       const Tessera__Outcome *outcomes, size_t count, uint64_t now_ms)
+{
+    return s_ran_timed(fixture, key, attempt_id, ids, outcomes, NULL, count, now_ms);
+}
+
+static int
+s_ran_timed(fixture_t *fixture, const char *key, uint64_t attempt_id, const char *const *ids,
+            const Tessera__Outcome *outcomes, const uint64_t *durations, size_t count,
+            uint64_t now_ms)
 {
     Tessera__Result result = TESSERA__RESULT__INIT;
     Tessera__TestResult tests[16];
@@ -202,7 +214,7 @@ s_ran(fixture_t *fixture, const char *key, uint64_t attempt_id, const char *cons
         tessera__test_result__init(&tests[index]);
         tests[index].id = (char *)ids[index];
         tests[index].outcome = outcomes[index];
-        tests[index].duration_ms = 100;
+        tests[index].duration_ms = durations ? durations[index] : 100;
         tests[index].message = (char *)(outcomes[index] == F ? "assert False" : "");
         pointers[index] = &tests[index];
     }
@@ -530,6 +542,29 @@ test_sched_listing_failure_is_retried_then_errors(void **state)
 }
 
 static void
+test_sched_hung_listing_is_listed_again(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    s_job_init(&job, "py", 0, 0);
+    tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
+    assert_int_equal(s_fill(fixture, agent, 1001), 1);
+    Tessera__Result result = TESSERA__RESULT__INIT;
+    result.attempt_id = s_attempt(fixture, 0)->id;
+    result.timed_out = true;
+    result.exit_code = -1;
+    result.term_signal = 9;
+    assert_int_equal(tsr_sched_result(fixture->sched, KEY_A, &result, 1100), TSR_OK);
+    tsr_shard_t *listing = run->jobs[0]->shards[0];
+    assert_int_equal(listing->state, TSR_SHARD_QUEUED);
+    assert_int_equal(listing->infra_failures, 1);
+    assert_non_null(strstr(s_last_event(run, TESSERA__EVENT__KIND__SHARD_REQUEUED)->text,
+                           "listing on a timed out"));
+    assert_false(tsr_testrun_is_listed(run->jobs[0]->tests));
+}
+
+static void
 test_sched_collection_errors_fail_the_run(void **state)
 {
     fixture_t *fixture = (fixture_t *)*state;
@@ -626,6 +661,51 @@ test_sched_history_is_recorded_and_plans_the_next_run(void **state)
     assert_int_equal((int)startup.startup_ms, 400);
 }
 
+//  The ids one attempt runs, as a string
+static void
+s_units_of(fixture_t *fixture, size_t position, char *text, size_t size)
+{
+    s_units(s_attempt(fixture, position), text, size);
+}
+
+static void
+test_sched_second_run_is_planned_from_recorded_timings(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    const char *ids[] = {"t/a.py::1", "t/b.py::1", "t/c.py::1", "t/d.py::1"};
+    test_job_t job;
+    s_job_init(&job, "py", 0, 0);
+    job.spec.shards = 2;
+    (void)s_submit(fixture, &job, "u1", false, 1000);
+    tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 2);
+    assert_int_equal(s_fill(fixture, agent, 1001), 1);
+    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, ids, 4, NULL, 0, 1002),
+                     TSR_OK);
+    //  Without history every test weighs the same: two tests per shard
+    assert_int_equal(s_fill(fixture, agent, 1003), 2);
+    Tessera__Outcome passed[4] = {P, P, P, P};
+    for (size_t position = 0; position < 2; position++) {
+        tsr_attempt_t *attempt = s_attempt(fixture, position);
+        assert_int_equal(attempt->shard->unit_count, 2);
+        uint64_t durations[2];
+        for (size_t index = 0; index < 2; index++)
+            durations[index] = strcmp(attempt->shard->units[index], "t/c.py::1") == 0 ? 3000 : 100;
+        assert_int_equal(s_ran_timed(fixture, KEY_A, attempt->id,
+                                     (const char *const *)attempt->shard->units, passed, durations,
+                                     2, 5000),
+                         TSR_OK);
+    }
+    //  The next run (listing cached) gives the slow test a shard of its own, first
+    tsr_run_t *run = s_submit(fixture, &job, "u2", false, 6000);
+    assert_int_equal(s_fill(fixture, agent, 6001), 2);
+    char units[2][256];
+    s_units_of(fixture, 0, units[0], sizeof units[0]);
+    s_units_of(fixture, 1, units[1], sizeof units[1]);
+    assert_string_equal(units[0], "t/c.py::1");
+    assert_string_equal(units[1], "t/a.py::1 t/b.py::1 t/d.py::1");
+    assert_int_equal(run->jobs[0]->shards[0]->state, TSR_SHARD_DONE); //  no LIST ran
+}
+
 static void
 test_sched_restart_in_the_middle_of_a_test_job(void **state)
 {
@@ -712,10 +792,14 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_listing_failure_is_retried_then_errors, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_hung_listing_is_listed_again, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_collection_errors_fail_the_run, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_cancel_ends_test_job, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_history_is_recorded_and_plans_the_next_run,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_second_run_is_planned_from_recorded_timings,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_restart_in_the_middle_of_a_test_job, s_setup,
                                         s_teardown),
