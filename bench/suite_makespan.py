@@ -104,7 +104,7 @@ def count_split_run(ws, suite, slots, root, env):
         argfile = os.path.join(root, f"chunk{index}.txt")
         with open(argfile, "w", encoding="utf-8") as stream:
             stream.write("\n".join(chunk) + "\n")
-        # pytest reads @file args (7.x: via argparse fromfile_prefix_chars)
+        # ids passed as args (chunkN.txt keeps a copy for inspection)
         log = open(os.path.join(root, f"chunk{index}.log"), "w", encoding="utf-8")
         procs.append((subprocess.Popen([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                         *chunk], cwd=ws, stdout=log, stderr=subprocess.STDOUT,
