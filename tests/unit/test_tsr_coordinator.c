@@ -112,8 +112,10 @@ s_setup_with(void **state, uint32_t liveness)
 
     tsr_config_init(&fixture->config);
     fixture->config.data_dir = strdup(fixture->data);
-    fixture->config.agents_endpoint = strdup("tcp://127.0.0.1:*");
-    fixture->config.clients_endpoint = strdup("tcp://127.0.0.1:*");
+    //  "!" = a random port: "*" takes the lowest free one, which another test
+    //  process may grab while test_coordinator_resumes_after_restart rebinds it
+    fixture->config.agents_endpoint = strdup("tcp://127.0.0.1:!");
+    fixture->config.clients_endpoint = strdup("tcp://127.0.0.1:!");
     fixture->config.heartbeat_ivl_ms = HEARTBEAT_MS;
     fixture->config.liveness = liveness;
     fixture->config.cache_max_bytes = 64u << 20;
