@@ -30,6 +30,7 @@
     write transaction after the read one, so readers never wait on it);
     has and reads at other offsets do not.                                   */
 #include "tsr_cas.h" //  own header first: proves it self-contained
+#include "tsr_lmdb.h"
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
@@ -90,19 +91,6 @@ typedef struct {
 //  that aborts the put (TSR_ECORRUPT when the source does not match).
 typedef int(cas_fill_fn)(void *fill_arg, uint8_t *dest, size_t size);
 
-//  Translate library codes once, where the library is called
-static int
-s_from_mdb(int rc)
-{
-    if (rc == MDB_SUCCESS)
-        return TSR_OK;
-    if (rc == MDB_NOTFOUND)
-        return TSR_ENOTFOUND;
-    if (rc == MDB_MAP_FULL)
-        return TSR_EFULL;             //  the caller evicts
-    return rc > 0 ? -rc : TSR_ESTORE; //  positive: errno
-}
-
 //  Big-endian integers in keys sort numerically under LMDB's memcmp order
 static void
 s_be64_put(uint8_t *dest, uint64_t value)
@@ -148,19 +136,6 @@ s_key_val(const cas_key_t *key)
     return (MDB_val){.mv_size = sizeof key->bytes, .mv_data = (void *)key->bytes};
 }
 
-//  Begin a transaction; adopt the new map size if another process grew it
-static int
-s_txn_begin(tsr_cas_t *self, unsigned flags, MDB_txn **txn_out)
-{
-    int rc = mdb_txn_begin(self->env, NULL, flags, txn_out);
-    if (rc == MDB_MAP_RESIZED) {
-        rc = mdb_env_set_mapsize(self->env, 0);
-        if (rc == MDB_SUCCESS)
-            rc = mdb_txn_begin(self->env, NULL, flags, txn_out);
-    }
-    return s_from_mdb(rc);
-}
-
 static uint64_t
 s_map_bytes(tsr_cas_t *self)
 {
@@ -185,7 +160,7 @@ s_totals_get(tsr_cas_t *self, MDB_txn *txn, cas_totals_t *totals)
 {
     MDB_val key = {.mv_size = strlen(TSR_CAS_TOTALS_KEY), .mv_data = TSR_CAS_TOTALS_KEY};
     MDB_val value;
-    int rc = s_from_mdb(mdb_get(txn, self->info_dbi, &key, &value));
+    int rc = tsr_lmdb_error(mdb_get(txn, self->info_dbi, &key, &value));
     if (rc == TSR_ENOTFOUND) {
         *totals = (cas_totals_t){0, 0};
         return TSR_OK;
@@ -207,7 +182,7 @@ s_totals_put(tsr_cas_t *self, MDB_txn *txn, const cas_totals_t *totals)
     s_be64_put(record + 8, totals->last_tick);
     MDB_val key = {.mv_size = strlen(TSR_CAS_TOTALS_KEY), .mv_data = TSR_CAS_TOTALS_KEY};
     MDB_val value = {.mv_size = sizeof record, .mv_data = record};
-    return s_from_mdb(mdb_put(txn, self->info_dbi, &key, &value, 0));
+    return tsr_lmdb_error(mdb_put(txn, self->info_dbi, &key, &value, 0));
 }
 
 //  Give a stored blob a fresh tick: newest in the LRU order
@@ -223,12 +198,12 @@ s_index_in(tsr_cas_t *self, MDB_txn *txn, const cas_key_t *key, cas_totals_t *to
 
     MDB_val lru_key = {.mv_size = sizeof lru_key_bytes, .mv_data = lru_key_bytes};
     MDB_val empty = {.mv_size = 0, .mv_data = NULL};
-    int rc = s_from_mdb(mdb_put(txn, self->lru_dbi, &lru_key, &empty, 0));
+    int rc = tsr_lmdb_error(mdb_put(txn, self->lru_dbi, &lru_key, &empty, 0));
     if (rc != TSR_OK)
         return rc;
     MDB_val meta_key = s_key_val(key);
     MDB_val meta_value = {.mv_size = sizeof tick_bytes, .mv_data = tick_bytes};
-    return s_from_mdb(mdb_put(txn, self->meta_dbi, &meta_key, &meta_value, 0));
+    return tsr_lmdb_error(mdb_put(txn, self->meta_dbi, &meta_key, &meta_value, 0));
 }
 
 //  Drop a blob's LRU entry, found through its meta tick. A missing or
@@ -239,7 +214,7 @@ s_unindex_in(tsr_cas_t *self, MDB_txn *txn, const cas_key_t *key)
 {
     MDB_val meta_key = s_key_val(key);
     MDB_val meta_value;
-    int rc = s_from_mdb(mdb_get(txn, self->meta_dbi, &meta_key, &meta_value));
+    int rc = tsr_lmdb_error(mdb_get(txn, self->meta_dbi, &meta_key, &meta_value));
     if (rc == TSR_ENOTFOUND)
         return TSR_OK;
     if (rc != TSR_OK)
@@ -250,7 +225,7 @@ s_unindex_in(tsr_cas_t *self, MDB_txn *txn, const cas_key_t *key)
     memcpy(lru_key_bytes, meta_value.mv_data, 8);
     memcpy(lru_key_bytes + 8, key->bytes, TSR_CAS_KEY_BYTES);
     MDB_val lru_key = {.mv_size = sizeof lru_key_bytes, .mv_data = lru_key_bytes};
-    rc = s_from_mdb(mdb_del(txn, self->lru_dbi, &lru_key, NULL));
+    rc = tsr_lmdb_error(mdb_del(txn, self->lru_dbi, &lru_key, NULL));
     return rc == TSR_ENOTFOUND ? TSR_OK : rc;
 }
 
@@ -271,7 +246,7 @@ s_unstore_in(tsr_cas_t *self, MDB_txn *txn, const cas_key_t *key, cas_totals_t *
              bool *removed_out)
 {
     MDB_val blob_key = s_key_val(key);
-    int rc = s_from_mdb(mdb_del(txn, self->blobs_dbi, &blob_key, NULL));
+    int rc = tsr_lmdb_error(mdb_del(txn, self->blobs_dbi, &blob_key, NULL));
     *removed_out = rc == TSR_OK;
     if (rc != TSR_OK && rc != TSR_ENOTFOUND)
         return rc;
@@ -279,7 +254,7 @@ s_unstore_in(tsr_cas_t *self, MDB_txn *txn, const cas_key_t *key, cas_totals_t *
         uint64_t size = s_key_size(key);
         totals->content_bytes = totals->content_bytes > size ? totals->content_bytes - size : 0;
     }
-    rc = s_from_mdb(mdb_del(txn, self->meta_dbi, &blob_key, NULL));
+    rc = tsr_lmdb_error(mdb_del(txn, self->meta_dbi, &blob_key, NULL));
     return rc == TSR_ENOTFOUND ? TSR_OK : rc;
 }
 
@@ -292,10 +267,10 @@ s_evict_in(tsr_cas_t *self, MDB_txn *txn, cas_totals_t *totals, uint64_t keep_by
 {
     uint64_t evicted = 0;
     MDB_cursor *cursor = NULL;
-    int rc = s_from_mdb(mdb_cursor_open(txn, self->lru_dbi, &cursor));
+    int rc = tsr_lmdb_error(mdb_cursor_open(txn, self->lru_dbi, &cursor));
     while (rc == TSR_OK && (totals->content_bytes > keep_bytes || evicted < min_blobs)) {
         MDB_val lru_key, empty;
-        rc = s_from_mdb(mdb_cursor_get(cursor, &lru_key, &empty, MDB_FIRST));
+        rc = tsr_lmdb_error(mdb_cursor_get(cursor, &lru_key, &empty, MDB_FIRST));
         if (rc == TSR_ENOTFOUND) {
             rc = TSR_OK; //  nothing left to evict
             break;
@@ -308,7 +283,7 @@ s_evict_in(tsr_cas_t *self, MDB_txn *txn, cas_totals_t *totals, uint64_t keep_by
         }
         cas_key_t key; //  copied: the MDB_val dies with the next change
         memcpy(key.bytes, (const uint8_t *)lru_key.mv_data + 8, TSR_CAS_KEY_BYTES);
-        rc = s_from_mdb(mdb_cursor_del(cursor, 0));
+        rc = tsr_lmdb_error(mdb_cursor_del(cursor, 0));
         if (rc != TSR_OK)
             break;
         bool removed = false;
@@ -338,7 +313,7 @@ s_store_once(tsr_cas_t *self, const cas_key_t *key, uint64_t limit, cas_fill_fn 
     uint64_t size = s_key_size(key);
     MDB_txn *txn = NULL;
     cas_totals_t totals;
-    int rc = s_txn_begin(self, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc != TSR_OK)
         goto out;
     rc = s_totals_get(self, txn, &totals);
@@ -346,7 +321,7 @@ s_store_once(tsr_cas_t *self, const cas_key_t *key, uint64_t limit, cas_fill_fn 
         goto out;
     MDB_val blob_key = s_key_val(key);
     MDB_val content;
-    rc = s_from_mdb(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
+    rc = tsr_lmdb_error(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
     if (rc == TSR_OK)
         rc = s_touch_in(self, txn, key, &totals); //  already stored: just mark it used
     else if (rc == TSR_ENOTFOUND) {
@@ -354,7 +329,7 @@ s_store_once(tsr_cas_t *self, const cas_key_t *key, uint64_t limit, cas_fill_fn 
         if (rc != TSR_OK)
             goto out;
         content = (MDB_val){.mv_size = (size_t)size, .mv_data = NULL};
-        rc = s_from_mdb(mdb_put(txn, self->blobs_dbi, &blob_key, &content, MDB_RESERVE));
+        rc = tsr_lmdb_error(mdb_put(txn, self->blobs_dbi, &blob_key, &content, MDB_RESERVE));
         if (rc != TSR_OK)
             goto out;
         //  LMDB wants reserved space filled before the next change
@@ -369,7 +344,7 @@ s_store_once(tsr_cas_t *self, const cas_key_t *key, uint64_t limit, cas_fill_fn 
     rc = s_totals_put(self, txn, &totals);
     if (rc != TSR_OK)
         goto out;
-    rc = s_from_mdb(mdb_txn_commit(txn));
+    rc = tsr_lmdb_error(mdb_txn_commit(txn));
     txn = NULL; //  commit frees the transaction, even when it fails
 out:
     if (txn)
@@ -384,13 +359,13 @@ s_flush(tsr_cas_t *self)
 {
     MDB_txn *txn = NULL;
     cas_totals_t totals;
-    int rc = s_txn_begin(self, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc == TSR_OK)
         rc = s_totals_get(self, txn, &totals);
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
     if (rc == TSR_OK) {
-        rc = s_from_mdb(mdb_txn_commit(txn));
+        rc = tsr_lmdb_error(mdb_txn_commit(txn));
         txn = NULL;
     }
     if (txn)
@@ -407,7 +382,7 @@ s_make_room(tsr_cas_t *self, uint64_t size)
     MDB_txn *txn = NULL;
     cas_totals_t totals;
     uint64_t evicted = 0;
-    int rc = s_txn_begin(self, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc != TSR_OK)
         goto out;
     rc = s_totals_get(self, txn, &totals);
@@ -421,7 +396,7 @@ s_make_room(tsr_cas_t *self, uint64_t size)
         rc = s_totals_put(self, txn, &totals);
     if (rc != TSR_OK)
         goto out;
-    rc = s_from_mdb(mdb_txn_commit(txn));
+    rc = tsr_lmdb_error(mdb_txn_commit(txn));
     txn = NULL;
     if (rc != TSR_OK)
         goto out;
@@ -467,7 +442,7 @@ s_touch_flush(tsr_cas_t *self)
         return;
     MDB_txn *txn = NULL;
     cas_totals_t totals;
-    int rc = s_txn_begin(self, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc == TSR_OK)
         rc = s_totals_get(self, txn, &totals);
     for (size_t index = 0; rc == TSR_OK && index < self->touch_count; index++) {
@@ -475,7 +450,7 @@ s_touch_flush(tsr_cas_t *self)
         memcpy(key.bytes, self->touches + index * TSR_CAS_KEY_BYTES, TSR_CAS_KEY_BYTES);
         MDB_val blob_key = s_key_val(&key);
         MDB_val content;
-        rc = s_from_mdb(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
+        rc = tsr_lmdb_error(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
         if (rc == TSR_ENOTFOUND)
             rc = TSR_OK; //  deleted since the read: nothing to mark
         else if (rc == TSR_OK)
@@ -484,7 +459,7 @@ s_touch_flush(tsr_cas_t *self)
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
     if (rc == TSR_OK) {
-        rc = s_from_mdb(mdb_txn_commit(txn));
+        rc = tsr_lmdb_error(mdb_txn_commit(txn));
         txn = NULL;
     }
     if (txn)
@@ -515,7 +490,7 @@ s_remove(tsr_cas_t *self, const cas_key_t *key)
     MDB_txn *txn = NULL;
     cas_totals_t totals;
     bool removed = false;
-    int rc = s_txn_begin(self, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc == TSR_OK)
         rc = s_totals_get(self, txn, &totals);
     if (rc == TSR_OK)
@@ -527,7 +502,7 @@ s_remove(tsr_cas_t *self, const cas_key_t *key)
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
     if (rc == TSR_OK) {
-        rc = s_from_mdb(mdb_txn_commit(txn));
+        rc = tsr_lmdb_error(mdb_txn_commit(txn));
         txn = NULL;
     }
     if (txn)
@@ -555,7 +530,7 @@ static int
 s_lookup(tsr_cas_t *self, MDB_txn *txn, const cas_key_t *key, MDB_val *content_out)
 {
     MDB_val blob_key = s_key_val(key);
-    int rc = s_from_mdb(mdb_get(txn, self->blobs_dbi, &blob_key, content_out));
+    int rc = tsr_lmdb_error(mdb_get(txn, self->blobs_dbi, &blob_key, content_out));
     if (rc == TSR_OK && content_out->mv_size != s_key_size(key))
         rc = TSR_ECORRUPT;
     return rc;
@@ -590,31 +565,31 @@ tsr_cas_open(tsr_cas_t *self, const char *dir, size_t map_bytes)
 
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
-    int rc = s_from_mdb(mdb_env_create(&env));
+    int rc = tsr_lmdb_error(mdb_env_create(&env));
     if (rc != TSR_OK)
         goto out;
-    rc = s_from_mdb(mdb_env_set_maxdbs(env, TSR_CAS_MAX_DBS));
+    rc = tsr_lmdb_error(mdb_env_set_maxdbs(env, TSR_CAS_MAX_DBS));
     if (rc == TSR_OK && map_bytes)
-        rc = s_from_mdb(mdb_env_set_mapsize(env, map_bytes));
+        rc = tsr_lmdb_error(mdb_env_set_mapsize(env, map_bytes));
     if (rc == TSR_OK)
         //  MDB_NOSYNC: a cache, verified by digest on every use; commits stay atomic
         //  (ext4 keeps write order) and tsr_cas_sync/destroy flush to disk
-        rc = s_from_mdb(mdb_env_open(env, dir, MDB_NOTLS | MDB_NOSYNC, 0600));
+        rc = tsr_lmdb_error(mdb_env_open(env, dir, MDB_NOTLS | MDB_NOSYNC, 0600));
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_txn_begin(env, NULL, 0, &txn));
+        rc = tsr_lmdb_error(mdb_txn_begin(env, NULL, 0, &txn));
     if (rc != TSR_OK)
         goto out;
     //  Create our databases once, so later read transactions can open them
-    rc = s_from_mdb(mdb_dbi_open(txn, TSR_CAS_BLOBS_DB, MDB_CREATE, &self->blobs_dbi));
+    rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_CAS_BLOBS_DB, MDB_CREATE, &self->blobs_dbi));
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_dbi_open(txn, TSR_CAS_META_DB, MDB_CREATE, &self->meta_dbi));
+        rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_CAS_META_DB, MDB_CREATE, &self->meta_dbi));
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_dbi_open(txn, TSR_CAS_LRU_DB, MDB_CREATE, &self->lru_dbi));
+        rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_CAS_LRU_DB, MDB_CREATE, &self->lru_dbi));
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_dbi_open(txn, TSR_CAS_INFO_DB, MDB_CREATE, &self->info_dbi));
+        rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_CAS_INFO_DB, MDB_CREATE, &self->info_dbi));
     if (rc != TSR_OK)
         goto out;
-    rc = s_from_mdb(mdb_txn_commit(txn));
+    rc = tsr_lmdb_error(mdb_txn_commit(txn));
     txn = NULL;
     if (rc != TSR_OK)
         goto out;
@@ -651,7 +626,7 @@ tsr_cas_sync(tsr_cas_t *self)
     assert(self);
     assert(self->env);
     s_touch_flush(self);
-    return s_from_mdb(mdb_env_sync(self->env, 1));
+    return tsr_lmdb_error(mdb_env_sync(self->env, 1));
 }
 
 void
@@ -784,7 +759,7 @@ tsr_cas_get(tsr_cas_t *self, const tsr_digest_t *digest, bool verify, void **dat
     size_t size = 0;
     MDB_txn *txn = NULL;
     MDB_val content;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn);
     if (rc == TSR_OK)
         rc = s_lookup(self, txn, &key, &content);
     if (rc == TSR_OK) {
@@ -825,7 +800,7 @@ tsr_cas_read(tsr_cas_t *self, const tsr_digest_t *digest, uint64_t offset, void 
     size_t copied = 0;
     MDB_txn *txn = NULL;
     MDB_val content;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn);
     if (rc == TSR_OK)
         rc = s_lookup(self, txn, &key, &content);
     if (rc == TSR_OK && offset < content.mv_size) {
@@ -874,7 +849,7 @@ tsr_cas_write_file(tsr_cas_t *self, const tsr_digest_t *digest, const char *path
     MDB_txn *txn = NULL;
     MDB_val content;
     //  Written straight from the map, inside the read transaction: no copy
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn);
     if (rc != TSR_OK)
         goto out;
     rc = s_lookup(self, txn, &key, &content);
@@ -928,9 +903,9 @@ tsr_cas_has(tsr_cas_t *self, const tsr_digest_t *digest)
     MDB_txn *txn = NULL;
     MDB_val blob_key = s_key_val(&key);
     MDB_val content;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn);
     if (rc == TSR_OK) {
-        rc = s_from_mdb(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
+        rc = tsr_lmdb_error(mdb_get(txn, self->blobs_dbi, &blob_key, &content));
         mdb_txn_abort(txn);
     }
     return rc == TSR_OK;
@@ -954,7 +929,7 @@ tsr_cas_size(tsr_cas_t *self)
     assert(self->env);
     MDB_txn *txn = NULL;
     cas_totals_t totals = {0, 0};
-    if (s_txn_begin(self, MDB_RDONLY, &txn) == TSR_OK) {
+    if (tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn) == TSR_OK) {
         if (s_totals_get(self, txn, &totals) != TSR_OK)
             totals.content_bytes = 0;
         mdb_txn_abort(txn);
@@ -969,7 +944,7 @@ tsr_cas_count(tsr_cas_t *self)
     assert(self->env);
     MDB_txn *txn = NULL;
     MDB_stat stat = {0};
-    if (s_txn_begin(self, MDB_RDONLY, &txn) == TSR_OK) {
+    if (tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn) == TSR_OK) {
         if (mdb_stat(txn, self->blobs_dbi, &stat) != MDB_SUCCESS)
             stat.ms_entries = 0;
         mdb_txn_abort(txn);

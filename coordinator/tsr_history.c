@@ -25,6 +25,7 @@
     weight TSR_HISTORY_EMA_WEIGHT (new = old + w * (sample - old), w =
     max(TSR_HISTORY_EMA_WEIGHT, 1 / samples)).                               */
 #include "tsr_history.h" //  own header first: proves it self-contained
+#include "tsr_lmdb.h"
 #include "tsr_digest.h"
 #include <assert.h>
 #include <endian.h>
@@ -59,19 +60,6 @@ typedef struct {
     uint8_t bytes[TSR_HISTORY_KEY_BYTES]; //  project NUL job NUL kind [rest]
     size_t size;                          //  bytes used
 } history_key_t;
-
-//  Translate library codes once, where the library is called
-static int
-s_from_mdb(int rc)
-{
-    if (rc == MDB_SUCCESS)
-        return TSR_OK;
-    if (rc == MDB_NOTFOUND)
-        return TSR_ENOTFOUND;
-    if (rc == MDB_MAP_FULL)
-        return TSR_EFULL;
-    return rc > 0 ? -rc : TSR_ESTORE; //  positive: errno
-}
 
 //  Little-endian fields of the value layouts
 
@@ -303,19 +291,6 @@ s_startup_decode(const MDB_val *value, tsr_history_startup_t *startup)
     return TSR_OK;
 }
 
-//  Begin a transaction; adopt the new map size if another process grew it
-static int
-s_txn_begin(tsr_history_t *self, unsigned flags, MDB_txn **txn_out)
-{
-    int rc = mdb_txn_begin(self->env, NULL, flags, txn_out);
-    if (rc == MDB_MAP_RESIZED) {
-        rc = mdb_env_set_mapsize(self->env, 0);
-        if (rc == MDB_SUCCESS)
-            rc = mdb_txn_begin(self->env, NULL, flags, txn_out);
-    }
-    return s_from_mdb(rc);
-}
-
 //  The transaction for one call: the batch's, or a new one (*own_out set)
 static int
 s_txn_for_call(tsr_history_t *self, bool writable, MDB_txn **txn_out, bool *own_out)
@@ -329,7 +304,7 @@ s_txn_for_call(tsr_history_t *self, bool writable, MDB_txn **txn_out, bool *own_
         return TSR_OK;
     }
     *own_out = true;
-    return s_txn_begin(self, writable ? 0 : MDB_RDONLY, txn_out);
+    return tsr_lmdb_txn_begin(self->env, writable ? 0 : MDB_RDONLY, txn_out);
 }
 
 //  Finish a call's own transaction: commit writes that succeeded
@@ -339,7 +314,7 @@ s_txn_end_call(MDB_txn *txn, bool own, bool writable, int rc)
     if (!own)
         return rc;
     if (rc == TSR_OK && writable)
-        return s_from_mdb(mdb_txn_commit(txn));
+        return tsr_lmdb_error(mdb_txn_commit(txn));
     mdb_txn_abort(txn);
     return rc;
 }
@@ -361,15 +336,15 @@ tsr_history_open(tsr_history_t *self)
     assert(self);
     assert(!self->opened);
     MDB_txn *txn = NULL;
-    int rc = s_txn_begin(self, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc != TSR_OK)
         return rc;
-    rc = s_from_mdb(mdb_dbi_open(txn, TSR_HISTORY_DB, MDB_CREATE, &self->dbi));
+    rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_HISTORY_DB, MDB_CREATE, &self->dbi));
     if (rc != TSR_OK) {
         mdb_txn_abort(txn);
         return rc;
     }
-    rc = s_from_mdb(mdb_txn_commit(txn));
+    rc = tsr_lmdb_error(mdb_txn_commit(txn));
     if (rc == TSR_OK)
         self->opened = true;
     return rc;
@@ -394,7 +369,7 @@ tsr_history_begin(tsr_history_t *self, bool writable)
     assert(self->opened);
     if (self->batch_txn)
         return TSR_ESTATE;
-    int rc = s_txn_begin(self, writable ? 0 : MDB_RDONLY, &self->batch_txn);
+    int rc = tsr_lmdb_txn_begin(self->env, writable ? 0 : MDB_RDONLY, &self->batch_txn);
     if (rc != TSR_OK) {
         self->batch_txn = NULL;
         return rc;
@@ -411,7 +386,7 @@ tsr_history_commit(tsr_history_t *self)
         return TSR_ESTATE;
     int rc;
     if (self->batch_writable)
-        rc = s_from_mdb(mdb_txn_commit(self->batch_txn));
+        rc = tsr_lmdb_error(mdb_txn_commit(self->batch_txn));
     else {
         mdb_txn_abort(self->batch_txn);
         rc = TSR_OK;
@@ -459,7 +434,7 @@ tsr_history_record(tsr_history_t *self, const char *project, const char *job, co
     MDB_val key_val = {.mv_size = key.size, .mv_data = key.bytes};
     MDB_val value;
     tsr_history_entry_t entry = {0};
-    rc = s_from_mdb(mdb_get(txn, self->dbi, &key_val, &value));
+    rc = tsr_lmdb_error(mdb_get(txn, self->dbi, &key_val, &value));
     if (rc == TSR_OK && s_test_decode(&value, &entry) != TSR_OK)
         entry = (tsr_history_entry_t){0}; //  unreadable: start afresh
     if (rc != TSR_OK && rc != TSR_ENOTFOUND)
@@ -478,7 +453,7 @@ tsr_history_record(tsr_history_t *self, const char *project, const char *job, co
     uint8_t record[TSR_HISTORY_TEST_BYTES];
     s_test_encode(&entry, record);
     value = (MDB_val){.mv_size = sizeof record, .mv_data = record};
-    rc = s_from_mdb(mdb_put(txn, self->dbi, &key_val, &value, 0));
+    rc = tsr_lmdb_error(mdb_put(txn, self->dbi, &key_val, &value, 0));
 out:
     return s_txn_end_call(txn, own, true, rc);
 }
@@ -500,7 +475,7 @@ tsr_history_lookup(tsr_history_t *self, const char *project, const char *job, co
         return rc;
     MDB_val key_val = {.mv_size = key.size, .mv_data = key.bytes};
     MDB_val value;
-    rc = s_from_mdb(mdb_get(txn, self->dbi, &key_val, &value));
+    rc = tsr_lmdb_error(mdb_get(txn, self->dbi, &key_val, &value));
     if (rc == TSR_OK)
         rc = s_test_decode(&value, entry_out); //  copied before the txn ends
     return s_txn_end_call(txn, own, false, rc);
@@ -523,7 +498,7 @@ s_startup_update(tsr_history_t *self, const char *project, const char *job, doub
     MDB_val key_val = {.mv_size = key.size, .mv_data = key.bytes};
     MDB_val value;
     tsr_history_startup_t startup = {0};
-    rc = s_from_mdb(mdb_get(txn, self->dbi, &key_val, &value));
+    rc = tsr_lmdb_error(mdb_get(txn, self->dbi, &key_val, &value));
     if (rc == TSR_OK && (overwrite || s_startup_decode(&value, &startup) != TSR_OK))
         startup = (tsr_history_startup_t){0};
     if (rc != TSR_OK && rc != TSR_ENOTFOUND)
@@ -536,7 +511,7 @@ s_startup_update(tsr_history_t *self, const char *project, const char *job, doub
     uint8_t record[TSR_HISTORY_STARTUP_BYTES];
     s_startup_encode(&startup, record);
     value = (MDB_val){.mv_size = sizeof record, .mv_data = record};
-    rc = s_from_mdb(mdb_put(txn, self->dbi, &key_val, &value, 0));
+    rc = tsr_lmdb_error(mdb_put(txn, self->dbi, &key_val, &value, 0));
 out:
     return s_txn_end_call(txn, own, true, rc);
 }
@@ -567,7 +542,7 @@ tsr_history_startup(tsr_history_t *self, const char *project, const char *job,
         return rc;
     MDB_val key_val = {.mv_size = key.size, .mv_data = key.bytes};
     MDB_val value;
-    rc = s_from_mdb(mdb_get(txn, self->dbi, &key_val, &value));
+    rc = tsr_lmdb_error(mdb_get(txn, self->dbi, &key_val, &value));
     if (rc == TSR_OK)
         rc = s_startup_decode(&value, startup_out);
     return s_txn_end_call(txn, own, false, rc);
@@ -616,20 +591,20 @@ tsr_history_prune(tsr_history_t *self, uint64_t cutoff_ms, size_t *removed_out)
     int rc = s_txn_for_call(self, true, &txn, &own);
     if (rc != TSR_OK)
         return rc;
-    rc = s_from_mdb(mdb_cursor_open(txn, self->dbi, &cursor));
+    rc = tsr_lmdb_error(mdb_cursor_open(txn, self->dbi, &cursor));
     if (rc != TSR_OK)
         goto out;
     MDB_val key, value;
-    rc = s_from_mdb(mdb_cursor_get(cursor, &key, &value, MDB_FIRST));
+    rc = tsr_lmdb_error(mdb_cursor_get(cursor, &key, &value, MDB_FIRST));
     while (rc == TSR_OK) {
         uint64_t last_seen_ms;
         if (!s_last_seen(&key, &value, &last_seen_ms) || last_seen_ms < cutoff_ms) {
-            rc = s_from_mdb(mdb_cursor_del(cursor, 0));
+            rc = tsr_lmdb_error(mdb_cursor_del(cursor, 0));
             if (rc != TSR_OK)
                 goto out;
             removed++;
         }
-        rc = s_from_mdb(mdb_cursor_get(cursor, &key, &value, MDB_NEXT));
+        rc = tsr_lmdb_error(mdb_cursor_get(cursor, &key, &value, MDB_NEXT));
     }
     if (rc == TSR_ENOTFOUND)
         rc = TSR_OK; //  walked past the last record

@@ -4,6 +4,7 @@
     Value: a StoredListing. Records come from disk: a bad one is a miss,
     never an assert. Loop thread of the coordinator only.                  */
 #include "tsr_listings.h"
+#include "tsr_lmdb.h"
 #include "tsr_msg.h"
 #include <endian.h>
 #include <string.h>
@@ -17,32 +18,6 @@ struct _tsr_listings_t {
     MDB_dbi dbi;  //  "listings"; valid once opened
     bool opened;  //  tsr_listings_open succeeded
 };
-
-static int
-s_from_mdb(int rc)
-{
-    if (rc == MDB_SUCCESS)
-        return TSR_OK;
-    if (rc == MDB_NOTFOUND)
-        return TSR_ENOTFOUND;
-    if (rc == MDB_MAP_FULL)
-        return TSR_EFULL;
-    return rc > 0 ? -rc : TSR_ESTORE;
-}
-
-//  Another process (or the CAS) may have grown the map: adopt its size
-static int
-s_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn_out)
-{
-    int rc = mdb_txn_begin(env, NULL, flags, txn_out);
-    if (rc == MDB_MAP_RESIZED) {
-        rc = mdb_env_set_mapsize(env, 0);
-        if (rc == MDB_SUCCESS)
-            rc = mdb_txn_begin(env, NULL, flags, txn_out);
-    }
-    return s_from_mdb(rc);
-}
-
 tsr_listings_t *
 tsr_listings_new(MDB_env *env)
 {
@@ -57,12 +32,12 @@ tsr_listings_open(tsr_listings_t *self)
 {
     assert(self);
     MDB_txn *txn = NULL;
-    int rc = s_txn_begin(self->env, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc != TSR_OK)
         return TSR_ESTORE;
-    rc = s_from_mdb(mdb_dbi_open(txn, TSR_LISTINGS_DB, MDB_CREATE, &self->dbi));
+    rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_LISTINGS_DB, MDB_CREATE, &self->dbi));
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_txn_commit(txn));
+        rc = tsr_lmdb_error(mdb_txn_commit(txn));
     else
         mdb_txn_abort(txn);
     self->opened = rc == TSR_OK;
@@ -131,13 +106,13 @@ s_write(tsr_listings_t *self, const tsr_digest_t *key, const Tessera__StoredList
     uint8_t *buffer = (uint8_t *)zmalloc(size ? size : 1);
     tessera__stored_listing__pack(record, buffer);
     MDB_txn *txn = NULL;
-    int rc = s_txn_begin(self->env, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc == TSR_OK) {
         MDB_val key_val = {.mv_size = sizeof key->hash, .mv_data = (void *)key->hash};
         MDB_val value = {.mv_size = size, .mv_data = buffer};
-        rc = s_from_mdb(mdb_put(txn, self->dbi, &key_val, &value, 0));
+        rc = tsr_lmdb_error(mdb_put(txn, self->dbi, &key_val, &value, 0));
         if (rc == TSR_OK)
-            rc = s_from_mdb(mdb_txn_commit(txn));
+            rc = tsr_lmdb_error(mdb_txn_commit(txn));
         else
             mdb_txn_abort(txn);
     }
@@ -153,13 +128,13 @@ tsr_listings_get(tsr_listings_t *self, const tsr_digest_t *key, uint64_t now_ms,
     assert(key);
     assert(ids_out);
     MDB_txn *txn = NULL;
-    int rc = s_txn_begin(self->env, MDB_RDONLY, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn);
     if (rc != TSR_OK)
         return rc;
     MDB_val key_val = {.mv_size = sizeof key->hash, .mv_data = (void *)key->hash};
     MDB_val value;
     Tessera__StoredListing *record = NULL;
-    rc = s_from_mdb(mdb_get(txn, self->dbi, &key_val, &value));
+    rc = tsr_lmdb_error(mdb_get(txn, self->dbi, &key_val, &value));
     if (rc == TSR_OK) {
         record = tessera__stored_listing__unpack(NULL, value.mv_size, value.mv_data);
         if (!record)
@@ -200,10 +175,10 @@ tsr_listings_prune(tsr_listings_t *self, uint64_t cutoff_ms, size_t *removed_out
     size_t removed = 0;
     MDB_txn *txn = NULL;
     MDB_cursor *cursor = NULL;
-    int rc = s_txn_begin(self->env, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc != TSR_OK)
         return rc;
-    rc = s_from_mdb(mdb_cursor_open(txn, self->dbi, &cursor));
+    rc = tsr_lmdb_error(mdb_cursor_open(txn, self->dbi, &cursor));
     MDB_val key, value;
     int mdb_rc = rc == TSR_OK ? mdb_cursor_get(cursor, &key, &value, MDB_FIRST) : MDB_NOTFOUND;
     while (mdb_rc == MDB_SUCCESS && rc == TSR_OK) {
@@ -213,7 +188,7 @@ tsr_listings_prune(tsr_listings_t *self, uint64_t cutoff_ms, size_t *removed_out
         if (record)
             tessera__stored_listing__free_unpacked(record, NULL);
         if (stale) {
-            rc = s_from_mdb(mdb_cursor_del(cursor, 0));
+            rc = tsr_lmdb_error(mdb_cursor_del(cursor, 0));
             removed++;
         }
         mdb_rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
@@ -221,7 +196,7 @@ tsr_listings_prune(tsr_listings_t *self, uint64_t cutoff_ms, size_t *removed_out
     if (cursor)
         mdb_cursor_close(cursor);
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_txn_commit(txn));
+        rc = tsr_lmdb_error(mdb_txn_commit(txn));
     else
         mdb_txn_abort(txn);
     if (removed_out)

@@ -3,6 +3,7 @@
     record format. Records come from disk: decoding validates every index and
     never asserts on their content. Loop thread of the coordinator only.     */
 #include "tsr_store.h"
+#include "tsr_lmdb.h"
 #include "tessera.pb-c.h"
 #include "tsr_msg.h"
 #include <inttypes.h>
@@ -16,32 +17,6 @@ struct _tsr_store_t {
     MDB_env *env; //  borrowed (owner: the coordinator's CAS); NULL until open
     MDB_dbi dbi;  //  the "runs" database
 };
-
-static int
-s_from_mdb(int rc)
-{
-    if (rc == MDB_SUCCESS)
-        return TSR_OK;
-    if (rc == MDB_NOTFOUND)
-        return TSR_ENOTFOUND;
-    if (rc == MDB_MAP_FULL)
-        return TSR_EFULL;
-    return rc > 0 ? -rc : TSR_ESTORE;
-}
-
-//  Another process (or our CAS) may have grown the map: adopt its size
-static int
-s_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn_out)
-{
-    int rc = mdb_txn_begin(env, NULL, flags, txn_out);
-    if (rc == MDB_MAP_RESIZED) {
-        rc = mdb_env_set_mapsize(env, 0);
-        if (rc == MDB_SUCCESS)
-            rc = mdb_txn_begin(env, NULL, flags, txn_out);
-    }
-    return s_from_mdb(rc);
-}
-
 tsr_store_t *
 tsr_store_new(void)
 {
@@ -62,12 +37,12 @@ tsr_store_open(tsr_store_t *self, MDB_env *env)
     assert(self);
     assert(env);
     MDB_txn *txn = NULL;
-    int rc = s_txn_begin(env, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(env, 0, &txn);
     if (rc != TSR_OK)
         return rc;
-    rc = s_from_mdb(mdb_dbi_open(txn, TSR_STORE_DB, MDB_CREATE, &self->dbi));
+    rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_STORE_DB, MDB_CREATE, &self->dbi));
     if (rc == TSR_OK)
-        rc = s_from_mdb(mdb_txn_commit(txn));
+        rc = tsr_lmdb_error(mdb_txn_commit(txn));
     else
         mdb_txn_abort(txn);
     if (rc != TSR_OK) {
@@ -376,7 +351,7 @@ static int
 s_put(MDB_txn *txn, MDB_dbi dbi, const char *key, MDB_val *value)
 {
     MDB_val key_val = {.mv_size = strlen(key), .mv_data = (void *)key};
-    return s_from_mdb(mdb_put(txn, dbi, &key_val, value, 0));
+    return tsr_lmdb_error(mdb_put(txn, dbi, &key_val, value, 0));
 }
 
 int
@@ -387,7 +362,7 @@ tsr_store_save(tsr_store_t *self, zlistx_t *runs, zlistx_t *deleted, uint64_t ne
     assert(self->env);
     assert(runs);
     MDB_txn *txn = NULL;
-    int rc = s_txn_begin(self->env, 0, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, 0, &txn);
     if (rc != TSR_OK)
         return rc;
     char key[256];
@@ -402,7 +377,7 @@ tsr_store_save(tsr_store_t *self, zlistx_t *runs, zlistx_t *deleted, uint64_t ne
          id = (const char *)zlistx_next(deleted)) {
         snprintf(key, sizeof key, TSR_STORE_RUN_PREFIX "%s", id);
         MDB_val key_val = {.mv_size = strlen(key), .mv_data = key};
-        rc = s_from_mdb(mdb_del(txn, self->dbi, &key_val, NULL));
+        rc = tsr_lmdb_error(mdb_del(txn, self->dbi, &key_val, NULL));
         if (rc == TSR_ENOTFOUND)
             rc = TSR_OK;
     }
@@ -418,9 +393,9 @@ tsr_store_save(tsr_store_t *self, zlistx_t *runs, zlistx_t *deleted, uint64_t ne
         mdb_txn_abort(txn);
         return rc == TSR_EFULL ? rc : TSR_ESTORE;
     }
-    rc = s_from_mdb(mdb_txn_commit(txn));
+    rc = tsr_lmdb_error(mdb_txn_commit(txn));
     if (rc == TSR_OK) //  the environment commits without syncing (a cache): runs must last
-        rc = s_from_mdb(mdb_env_sync(self->env, 1));
+        rc = tsr_lmdb_error(mdb_env_sync(self->env, 1));
     return rc == TSR_OK || rc == TSR_EFULL ? rc : TSR_ESTORE;
 }
 
@@ -437,10 +412,10 @@ tsr_store_load(tsr_store_t *self, zlistx_t *runs_out, uint64_t *next_run_out,
     *next_attempt_out = 1;
     MDB_txn *txn = NULL;
     MDB_cursor *cursor = NULL;
-    int rc = s_txn_begin(self->env, MDB_RDONLY, &txn);
+    int rc = tsr_lmdb_txn_begin(self->env, MDB_RDONLY, &txn);
     if (rc != TSR_OK)
         return TSR_ESTORE;
-    rc = s_from_mdb(mdb_cursor_open(txn, self->dbi, &cursor));
+    rc = tsr_lmdb_error(mdb_cursor_open(txn, self->dbi, &cursor));
     if (rc != TSR_OK)
         goto out;
     MDB_val key, value;
