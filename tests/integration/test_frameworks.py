@@ -348,6 +348,58 @@ def test_cargo_crash_hang_and_flaky_tests_are_reported_once(cluster):
     assert not others_flaky, f"flaky besides {flaky['id']}: {others_flaky}"
     assert agents_used(cluster, summary) == {"agent-a", "agent-b"}, "2 shards, 1 agent"
 
+
+TIMEOUT_SPEC = """project: itest-timeout
+jobs:
+  unit:
+    command: [/usr/bin/python3, -m, pytest, -p, "no:cacheprovider"]
+    timeout: 3
+    slow: 1
+    shards: 1
+"""
+
+SLEEPERS = """import time
+import pytest
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_sleeps(index):
+    time.sleep(1.1)
+"""
+
+HANGER = """import time
+
+
+def test_hang():
+    time.sleep(3600)
+"""
+
+
+def test_spec_timeout_is_per_test_and_slow_lists_tests(cluster):
+    """tessera.yml's `timeout:` is the per-test hard limit of a test job (one
+    shard of 5 x 1.1 s outlives it; only the hung test is killed) and its
+    `slow:` lists the tests over it, on the embedded cluster."""
+    workspace = cluster.path("timeout-ws")
+    os.makedirs(os.path.join(workspace, "tests"))
+    for name, text in (("tessera.yml", TIMEOUT_SPEC), ("tests/test_a_sleeps.py", SLEEPERS),
+                       ("tests/test_b_hangs.py", HANGER)):
+        with open(os.path.join(workspace, name), "w", encoding="utf-8") as stream:
+            stream.write(text)
+    result = cluster.cli("validate", os.path.join(workspace, "tessera.yml"), client=False)
+    assert result.returncode == 0 and \
+        "unit: pytest, 1 shard, timeout 3s per test, slow over 1s" in result.stdout, result.stdout
+    result, summary = cluster.run("-C", workspace, json_path=cluster.path("run.json"),
+                                  client=False, expect_exit=1, timeout_s=90)
+    results = results_by_id(summary)
+    hang = results["tests/test_b_hangs.py::test_hang"]
+    assert hang["outcome"] == "timed_out" and "per-test limit" in hang["message"], hang
+    sleepers = [r for i, r in results.items() if i.startswith("tests/test_a_sleeps.py::")]
+    assert len(sleepers) == 5 and all(r["outcome"] == "passed" and r["attempts"] == 1
+                                      for r in sleepers), sleepers
+    assert summary["shards"] == 1, f"the shard was cut short: {summary['shards']} shards"
+    slow = re.findall(r"SLOW (\S+) \(job unit, [^,]+, over 1s\)", result.stdout)
+    assert set(slow) >= {r["id"] for r in sleepers}, f"slow listed: {slow}\n{result.stdout}"
+
 def junit_counts(path):
     """node --test's junit: outcome counts of its testcases."""
     counts = collections.Counter()
