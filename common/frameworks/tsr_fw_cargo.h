@@ -16,7 +16,13 @@
     run: each binary with `--exact NAME...` (in batches, so huge shards never
     overflow the command line) in its package directory with cargo's runtime
     variables (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...); doctests with
-    `cargo test --doc -p PKG`. Reports are libtest's JSON events
+    `cargo test --doc -p PKG`. libtest runs tests on threads in one process,
+    in name order, not the shard's: a binary that crashes or hangs is not
+    necessarily in the shard's first test without a result, so this adapter
+    marks the test itself (CRASHED, TIMED_OUT) from libtest's `started`
+    events; when it died with several in flight, those without a result run
+    again on one test thread first, to tell which. The rest of that binary
+    gets no result (the caller runs it again). Reports are libtest's JSON events
     (`-Z unstable-options --format json --report-time`), parsed with cJSON.
     That format is unstable: stable toolchains accept it when the test
     process has RUSTC_BOOTSTRAP=1 in its environment (what cargo-nextest

@@ -334,10 +334,11 @@ def test_cargo_crash_hang_and_flaky_tests_are_reported_once(cluster):
     assert sorted(results) == sorted(serial), (
         f"ids differ\n  only serial: {sorted(set(serial) - set(results))}"
         f"\n  only tessera: {sorted(set(results) - set(serial))}")
-    special = {calc + "crash": "crashed", calc + "hang": "timed_out"}
-    for test_id, outcome in special.items():
+    special = {calc + "crash": ("crashed", "signal 6"), calc + "hang": ("timed_out", "timed out")}
+    for test_id, (outcome, why) in special.items():
         result = results[test_id]
-        assert result["outcome"] == outcome and result["attempts"] == 2, f"{test_id}: {result}"
+        assert result["outcome"] == outcome and result["attempts"] == 2 and \
+            why in result["message"], f"{test_id}: {result}"
     flaky = results[calc + "flaky"]
     assert flaky["outcome"] == "passed" and flaky["flaky"] is True and flaky["attempts"] == 2, (
         f"flaky: {flaky}")
