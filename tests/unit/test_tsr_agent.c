@@ -17,11 +17,12 @@
 #include "tsr_keys.h"
 #include "tsr_msg.h"
 #include "tsr_tree.h"
+#include "tsr_testdir.h"
 
 #define S_WAIT_MS 15000
 
 typedef struct {
-    char root[256];         //  temp dir
+    char *root;             //  owned scratch directory (tsr_testdir)
     char path[400];         //  scratch
     char ready_path[300];   //  the agent's ready file
     zsock_t *router;        //  the fake coordinator
@@ -52,11 +53,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->root, sizeof fixture->root, "%s/agent-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->root));
+    fixture->root = tsr_testdir_new("agent");
     snprintf(fixture->coord_key, sizeof fixture->coord_key, "%s/coordinator", fixture->root);
     snprintf(fixture->coord_pub, sizeof fixture->coord_pub, "%s.pub", fixture->coord_key);
     snprintf(fixture->agent_key, sizeof fixture->agent_key, "%s/agent", fixture->root);
@@ -112,9 +109,7 @@ s_teardown(void **state)
     zframe_destroy(&fixture->peer);
     zsock_destroy(&fixture->router);
     tsr_cas_destroy(&fixture->source);
-    char *command = zsys_sprintf("rm -rf '%s'", fixture->root);
-    assert_int_equal(system(command), 0);
-    free(command);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tsr_report_fixture.h"
+#include "tsr_testdir.h"
 
 //  ---------------------------------------------------------------- XML helpers
 
@@ -658,19 +659,6 @@ test_report_schema_rejects_a_broken_document(void **state)
 
 //  ---------------------------------------------------------------- files
 
-//  A fresh directory under $TSR_TEST_TMP (new string)
-static char *
-s_temp_dir(void)
-{
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base)
-        base = "/tmp";
-    (void)zsys_dir_create("%s", base);
-    char *template = zsys_sprintf("%s/report-XXXXXX", base);
-    assert_non_null(mkdtemp(template));
-    return template;
-}
-
 static size_t
 s_dir_entries(const char *path)
 {
@@ -689,7 +677,7 @@ static void
 test_report_write_files_that_parse_back(void **state)
 {
     (void)state;
-    char *dir = s_temp_dir();
+    char *dir = tsr_testdir_new("report");
     char *junit_path = zsys_sprintf("%s/junit.xml", dir);
     char *json_path = zsys_sprintf("%s/summary.json", dir);
     tsr_report_t *report = tsr_report_fixture_sample();
@@ -719,19 +707,16 @@ test_report_write_files_that_parse_back(void **state)
     zfile_destroy(&file);
 
     tsr_report_destroy(&report);
-    char *command = zsys_sprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(command), 0);
-    free(command);
     free(json_path);
     free(junit_path);
-    free(dir);
+    tsr_testdir_destroy(&dir);
 }
 
 static void
 test_report_write_into_missing_directory_fails(void **state)
 {
     (void)state;
-    char *dir = s_temp_dir();
+    char *dir = tsr_testdir_new("report");
     char *path = zsys_sprintf("%s/missing/junit.xml", dir);
     tsr_report_t *report = tsr_report_fixture_sample();
     assert_int_equal(tsr_report_write_junit(report, path), -ENOENT);
@@ -742,12 +727,9 @@ test_report_write_into_missing_directory_fails(void **state)
     assert_int_equal(tsr_report_write_junit(report, in_the_way), -EISDIR);
     assert_int_equal(s_dir_entries(dir), 1); //  only "taken": no temporary left
     tsr_report_destroy(&report);
-    char *command = zsys_sprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(command), 0);
-    free(command);
     free(in_the_way);
     free(path);
-    free(dir);
+    tsr_testdir_destroy(&dir);
 }
 
 int

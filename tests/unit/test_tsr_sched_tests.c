@@ -7,12 +7,10 @@
     run store in the middle of a job. A real LMDB environment (tsr_cas) in
     a scratch directory holds the history, the listing cache and the runs;
     no sockets; time is an argument.                                       */
-#define _GNU_SOURCE //  nftw
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +20,7 @@
 #include "tsr_planner.h"
 #include "tsr_sched.h"
 #include "tsr_store.h"
+#include "tsr_testdir.h"
 
 #define KEY_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define KEY_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -30,7 +29,7 @@
 #define F TESSERA__OUTCOME__FAILED
 
 typedef struct {
-    char dir[4096];           //  scratch directory, removed at teardown
+    char *dir;                //  owned scratch directory (tsr_testdir)
     tsr_cas_t *cas;           //  owned; its environment holds the stores
     tsr_history_t *history;   //  owned
     tsr_listings_t *listings; //  owned
@@ -59,15 +58,6 @@ s_job_init(test_job_t *job, const char *name, uint32_t retries, uint32_t repeat)
     job->spec.n_argv = 3;
     job->spec.retries = retries;
     job->spec.repeat = repeat;
-}
-
-static int
-s_remove_entry(const char *path, const struct stat *entry_stat, int type, struct FTW *walk)
-{
-    (void)entry_stat;
-    (void)type;
-    (void)walk;
-    return remove(path);
 }
 
 static void
@@ -100,12 +90,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0700);
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/test_tsr_sched_tests.XXXXXX", base);
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("test_tsr_sched_tests");
     s_open(fixture);
     fixture->attempts = zlistx_new();
     *state = fixture;
@@ -118,7 +103,7 @@ s_teardown(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     zlistx_destroy(&fixture->attempts);
     s_close(fixture);
-    nftw(fixture->dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }
