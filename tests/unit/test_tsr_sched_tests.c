@@ -246,6 +246,16 @@ s_result_of(const Tessera__RunSummary *summary, const char *id)
 
 static const char *const s_ids[] = {"t/a.py::1", "t/a.py::2", "t/b.py::1", "t/c.py::1"};
 
+//  The listing: `agent` takes it at 1001 and lists the first `count` of s_ids at 1002
+static void
+s_list(fixture_t *fixture, tsr_registry_agent_t *agent, size_t count)
+{
+    assert_int_equal(s_fill(fixture, agent, 1001), 1);
+    assert_int_equal(
+        s_listed(fixture, agent->key, s_attempt(fixture, 0)->id, s_ids, count, NULL, 0, 1002),
+        TSR_OK);
+}
+
 static void
 test_sched_test_job_lists_then_runs_every_test_once(void **state)
 {
@@ -334,9 +344,7 @@ test_sched_unreported_tests_run_in_a_new_shard(void **state)
     job.spec.shards = 1;
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 4, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 4);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     //  The runner crashed in t/a.py::2: the other two got no result
     Tessera__Outcome outcomes[2] = {P, TESSERA__OUTCOME__CRASHED};
@@ -377,9 +385,7 @@ test_sched_retry_prefers_another_agent(void **state)
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
     tsr_registry_agent_t *agent_b = s_agent(fixture, KEY_B, "b", 1);
-    assert_int_equal(s_fill(fixture, agent_a, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 2, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent_a, 2);
     assert_int_equal(s_fill(fixture, agent_a, 1003), 1);
     Tessera__Outcome outcomes[2] = {P, F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, outcomes, 2, 1100),
@@ -418,9 +424,7 @@ test_sched_retry_does_not_wait_forever(void **state)
     job.spec.shards = 1;
     (void)s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent_a, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 1, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent_a, 1);
     assert_int_equal(s_fill(fixture, agent_a, 1003), 1);
     Tessera__Outcome failed[1] = {F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, failed, 1, 1100),
@@ -453,9 +457,7 @@ test_sched_repeat_spreads_copies_over_agents(void **state)
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 2);
     tsr_registry_agent_t *agent_b = s_agent(fixture, KEY_B, "b", 2);
-    assert_int_equal(s_fill(fixture, agent_a, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 2, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent_a, 2);
     assert_int_equal(tsr_sched_queued(fixture->sched), 2);
     //  a takes one copy and leaves the other to b
     assert_int_equal(s_fill(fixture, agent_a, 1003), 1);
@@ -485,9 +487,7 @@ test_sched_fail_on_flaky_fails_the_run(void **state)
     job.spec.shards = 1;
     tsr_run_t *run = s_submit(fixture, &job, "u1", true, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 1, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 1);
     Tessera__Outcome failed[1] = {F}, passed[1] = {P};
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, failed, 1, 1100),
@@ -589,9 +589,7 @@ test_sched_cancel_ends_test_job(void **state)
     job.spec.shards = 2;
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 4, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 4);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     zlistx_t *refs = tsr_lease_refs_new();
     assert_int_equal(tsr_sched_cancel(fixture->sched, run->id, 1100, refs), TSR_OK);
@@ -616,9 +614,7 @@ test_sched_history_is_recorded_and_plans_the_next_run(void **state)
     job.spec.shards = 1;
     (void)s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 2, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 2);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     Tessera__Outcome outcomes[2] = {P, F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, outcomes, 2, 1100),
@@ -700,9 +696,7 @@ test_sched_restart_in_the_middle_of_a_test_job(void **state)
     job.spec.shards = 1;
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 3, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 3);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     Tessera__Outcome outcomes[1] = {F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, outcomes, 1, 1100),
