@@ -104,6 +104,7 @@ tsr_agent_destroy(tsr_agent_t **self_p)
     tsr_fetcher_destroy(&self->fetcher);
     tsr_slots_destroy(&self->slots);
     tsr_cas_destroy(&self->cas);
+    tsr_stamps_destroy(&self->stamps);
     zhashx_destroy(&self->labels);
     zcert_destroy(&self->cert);
     if (self->lock_fd >= 0)
@@ -307,6 +308,7 @@ tsr_agent_start(tsr_agent_t *self)
     self->fetcher = tsr_fetcher_new(self->cas, self->tmp_dir, self->cache_max_bytes / 2,
                                     tsr_agent_work_fetch_send, tsr_agent_work_fetch_done, self);
     self->executor = tsr_executor_new();
+    self->stamps = tsr_stamps_new(0);
     self->loop = zloop_new();
     rc = s_connect(self);
     if (rc != TSR_OK)

@@ -9,6 +9,7 @@
 #include "tessera.pb-c.h"
 #include "tsr_agent.h"
 #include "tsr_cas.h"
+#include "tsr_stamps.h"
 #include "tsr_cpuset.h"
 #include "tsr_executor.h"
 #include "tsr_fetcher.h"
@@ -41,6 +42,7 @@ struct _tsr_agent_t {
     zcert_t *cert;            //  owned; our key pair
     char *server_public;      //  owned; coordinator's Z85 public key
     tsr_cas_t *cas;           //  owned; DATA/cache
+    tsr_stamps_t *stamps;     //  owned; file times kept across attempts
     tsr_slots_t *slots;       //  owned; one per CPU
     tsr_cpuset_t cpus;        //  the slots' CPUs
     zhashx_t *labels;         //  owned; key -> value

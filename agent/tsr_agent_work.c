@@ -42,7 +42,7 @@ typedef struct {
     uint32_t *cpus;             //  owned; the slots' CPUs, `threads` entries
     tsr_cpuset_t cpuset;        //  the same, as a set
     char *dir;                  //  owned; DATA/work/<id>
-    char *tree_dir;             //  owned; dir/ws, the materialised workspace
+    char *tree_dir;             //  owned; WORK/slot-<first CPU>, the materialised workspace
     char *cwd;                  //  owned; tree_dir + Assign.workdir
     char *log_path;             //  owned; dir/output.log
     char **argv;                //  owned; NULL-terminated
@@ -150,10 +150,11 @@ s_attempt_end(tsr_agent_t *self, s_attempt_t *attempt)
     }
     if (self->slots)
         tsr_slots_release(self->slots, attempt->id);
-    if (attempt->dir) {
-        int rc = tsr_workdir_remove(attempt->dir);
+    const char *dirs[] = {attempt->dir, attempt->tree_dir};
+    for (size_t index = 0; index < sizeof dirs / sizeof dirs[0]; index++) {
+        int rc = dirs[index] ? tsr_workdir_remove(dirs[index]) : TSR_OK;
         if (rc != TSR_OK)
-            tsr_log_warn("attempt=%" PRIu64 ": cannot remove %s: %s", attempt->id, attempt->dir,
+            tsr_log_warn("attempt=%" PRIu64 ": cannot remove %s: %s", attempt->id, dirs[index],
                          tsr_strerror(rc));
     }
     char key[24];
@@ -508,6 +509,8 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
     }
     if (self->run_as_other) {
         int rc = tsr_workdir_chown(attempt->dir, self->run_uid, self->run_gid);
+        if (rc == TSR_OK)
+            rc = tsr_workdir_chown(attempt->tree_dir, self->run_uid, self->run_gid);
         if (rc != TSR_OK) {
             char error[256];
             snprintf(error, sizeof error, "cannot give %s to user %s: %s", attempt->dir, self->user,
@@ -671,10 +674,6 @@ s_attempt_new(tsr_agent_t *self, const Tessera__Assign *assign, uint32_t threads
     attempt->threads = threads;
     attempt->cpus = (uint32_t *)zmalloc(threads * sizeof(uint32_t));
     attempt->dir = zsys_sprintf("%s/%" PRIu64, self->work_dir, attempt->id);
-    attempt->tree_dir = zsys_sprintf("%s/ws", attempt->dir);
-    attempt->cwd = assign->workdir && *assign->workdir
-                       ? zsys_sprintf("%s/%s", attempt->tree_dir, assign->workdir)
-                       : strdup(attempt->tree_dir);
     attempt->log_path = zsys_sprintf("%s/output.log", attempt->dir);
     attempt->argv = (char **)zmalloc((assign->n_argv + 1) * sizeof(char *));
     for (size_t index = 0; index < assign->n_argv; index++)
@@ -736,6 +735,13 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
         attempt->cpus[index] = cpus[index];
         tsr_cpuset_add(&attempt->cpuset, cpus[index]);
     }
+    //  The workspace goes where this slot's attempts always put it: tools
+    //  that key caches on paths (Python's bytecode under PYTHONPYCACHEPREFIX,
+    //  cargo's fingerprints) then find theirs again; the slot is ours alone
+    attempt->tree_dir = zsys_sprintf("%s/slot-%u", self->work_dir, cpus[0]);
+    attempt->cwd = assign->workdir && *assign->workdir
+                       ? zsys_sprintf("%s/%s", attempt->tree_dir, assign->workdir)
+                       : strdup(attempt->tree_dir);
     free(cpus);
     zhashx_insert(self->attempts, key, attempt);
     tsr_log_debug("attempt=%" PRIu64 " assigned run=%s job=%s shard=%u/%u threads=%u", attempt->id,
@@ -750,6 +756,8 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
     }
     rc = tsr_workdir_remove(attempt->dir);
     if (rc == TSR_OK)
+        rc = tsr_workdir_remove(attempt->tree_dir);
+    if (rc == TSR_OK)
         rc = tsr_workdir_create(attempt->dir, 0755);
     if (rc != TSR_OK) {
         char error[256];
@@ -758,6 +766,7 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
         return TSR_OK;
     }
     attempt->workspace = tsr_workspace_new(self->cas, self->fetcher, &root, attempt->tree_dir);
+    tsr_workspace_set_stamps(attempt->workspace, self->stamps);
     s_step(self, attempt); //  everything cached: runs now, no round trip
     return TSR_OK;
 }

@@ -1,5 +1,5 @@
 /*  tsr_workspace - the rounds of "list missing, fetch, list again" that end
-    in tsr_tree_materialise. `pending` holds the blobs of the current round;
+    in tsr_tree_materialise_stamped. `pending` holds the blobs of the current round;
     `fetched` every blob this workspace fetched, so a blob that goes missing
     again (evicted by a cache too small for the tree) ends it instead of
     looping.                                                               */
@@ -17,6 +17,7 @@ struct _tsr_workspace_t {
     zhashx_t *fetched;      //  hex -> marker; every blob fetched for us
     int failure;            //  first failed fetch, TSR_OK if none
     uint64_t fetched_bytes; //  content bytes of `fetched`
+    tsr_stamps_t *stamps;   //  borrowed, may be NULL; file times to keep
 };
 
 tsr_workspace_t *
@@ -31,6 +32,13 @@ tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher, const tsr_digest_t *ro
     self->pending = zhashx_new();
     self->fetched = zhashx_new();
     return self;
+}
+
+void
+tsr_workspace_set_stamps(tsr_workspace_t *self, tsr_stamps_t *stamps)
+{
+    assert(self);
+    self->stamps = stamps;
 }
 
 void
@@ -68,7 +76,7 @@ tsr_workspace_step(tsr_workspace_t *self)
     if (rc != TSR_OK)
         goto out;
     if (zlistx_size(missing) == 0) {
-        rc = tsr_tree_materialise(self->cas, &self->root, self->dir);
+        rc = tsr_tree_materialise_stamped(self->cas, &self->root, self->dir, self->stamps);
         goto out;
     }
     for (tsr_digest_t *digest = (tsr_digest_t *)zlistx_first(missing); digest;

@@ -11,6 +11,7 @@
 #include "tsr_common.h"
 #include "tsr_digest.h"
 #include "tsr_fetcher.h"
+#include "tsr_stamps.h"
 
 typedef struct _tsr_workspace_t tsr_workspace_t;
 
@@ -18,6 +19,11 @@ typedef struct _tsr_workspace_t tsr_workspace_t;
 //  empty). `cas` and `fetcher` are borrowed and must outlive it.
 tsr_workspace_t *tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher, const tsr_digest_t *root,
                                    const char *dir);
+
+//  Give the files it writes their times from `stamps` (borrowed; must
+//  outlive it; NULL: none): unchanged files keep the times they had at the
+//  same path before (see tsr_stamps).
+void tsr_workspace_set_stamps(tsr_workspace_t *self, tsr_stamps_t *stamps);
 
 //  NULL-safe; leaves the directory (its owner removes it), sets *self_p NULL.
 void tsr_workspace_destroy(tsr_workspace_t **self_p);

@@ -782,7 +782,8 @@ s_check_node(const Tessera__Tree *node)
 
 //  Create the entries of Tree `digest` inside the existing directory `dir`
 static int
-s_materialise_node(tsr_cas_t *cas, const tsr_digest_t *digest, const char *dir, int depth)
+s_materialise_node(tsr_cas_t *cas, const tsr_digest_t *digest, const char *dir, int depth,
+                   tsr_stamps_t *stamps)
 {
     if (depth > TSR_TREE_MAX_DEPTH)
         return TSR_ECORRUPT;
@@ -799,12 +800,14 @@ s_materialise_node(tsr_cas_t *cas, const tsr_digest_t *digest, const char *dir, 
             rc = s_entry_digest(entry, &child);
             if (rc == TSR_OK)
                 rc = tsr_cas_write_file(cas, &child, path, (entry->mode & 0111) ? 0755 : 0644);
+            if (rc == TSR_OK && stamps)
+                rc = tsr_stamps_apply(stamps, path, &child);
         } else if (entry->kind == TESSERA__TREE_ENTRY__KIND__DIR) {
             rc = s_entry_digest(entry, &child);
             if (rc == TSR_OK && mkdir(path, 0755) != 0)
                 rc = -errno;
             if (rc == TSR_OK)
-                rc = s_materialise_node(cas, &child, path, depth + 1);
+                rc = s_materialise_node(cas, &child, path, depth + 1, stamps);
         } else if (symlink(entry->target, path) != 0)
             rc = -errno;
         free(path);
@@ -815,6 +818,13 @@ s_materialise_node(tsr_cas_t *cas, const tsr_digest_t *digest, const char *dir, 
 
 int
 tsr_tree_materialise(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir)
+{
+    return tsr_tree_materialise_stamped(cas, root, dir, NULL);
+}
+
+int
+tsr_tree_materialise_stamped(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir,
+                             tsr_stamps_t *stamps)
 {
     assert(cas);
     assert(root);
@@ -831,5 +841,5 @@ tsr_tree_materialise(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir)
         if (!empty)
             return -ENOTEMPTY;
     }
-    return s_materialise_node(cas, root, dir, 0);
+    return s_materialise_node(cas, root, dir, 0, stamps);
 }

@@ -11,6 +11,7 @@
 #include "tsr_cas.h"
 #include "tsr_common.h"
 #include "tsr_digest.h"
+#include "tsr_stamps.h"
 
 //  .gitignore-style exclude patterns: `name`, `*.o`, `dir/`, `/rooted`,
 //  `a/**/b`, `!negation`, `#comment`. Matching uses fnmatch(3).
@@ -67,5 +68,11 @@ TSR_NODISCARD int tsr_tree_missing(tsr_cas_t *cas, const tsr_digest_t *root, zli
 //  parse or is malformed (unsorted or duplicate names, unknown kind);
 //  -ENOTEMPTY if `dir` has entries. On failure `dir` holds a partial tree.
 TSR_NODISCARD int tsr_tree_materialise(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir);
+
+//  As tsr_tree_materialise; `stamps` (may be NULL) gives each file written
+//  its time (tsr_stamps_apply), so content written at the same path before
+//  keeps its time.
+TSR_NODISCARD int tsr_tree_materialise_stamped(tsr_cas_t *cas, const tsr_digest_t *root,
+                                               const char *dir, tsr_stamps_t *stamps);
 
 #endif
