@@ -58,6 +58,10 @@ typedef struct {
     bool accounted;          //  its results are recorded in the job's tests
     bool startup_ok;         //  its runner exited on its own: a start-up cost sample
     uint64_t tests_ms;       //  sum of its tests' durations (start-up = duration - this)
+    uint32_t steals;         //  times tests were stolen from it (work stealing)
+    bool split;              //  made of tests stolen from another shard: queued first
+    uint64_t steal_attempt;  //  the attempt a Steal awaits its Stolen from (pending
+                             //  while it equals attempt_id); 0 = none; not persisted
 } tsr_shard_t;
 
 struct _tsr_job_t {
