@@ -321,7 +321,9 @@ s_steal_check(tsr_agent_t *self, s_attempt_t *attempt, bool ending)
     zlistx_t *ids = zlistx_new();
     zlistx_set_destructor(ids, s_free_id);
     zlistx_set_duplicator(ids, s_string_dup);
-    int rc = tsr_framework_steal_read(attempt->steal_dir, TSR_FW_STEAL_ACK, ids);
+    int rc = attempt->steal_dir
+                 ? tsr_framework_steal_read(attempt->steal_dir, TSR_FW_STEAL_ACK, ids)
+                 : -ENOENT;
     if (rc == -ENOENT && !ending) {
         zlistx_destroy(&ids);
         return;
@@ -335,9 +337,11 @@ s_steal_check(tsr_agent_t *self, s_attempt_t *attempt, bool ending)
     }
     if (s_send_stolen(self, attempt->id, ids) == TSR_OK) {
         attempt->steal_pending = false;
-        char *ack = zsys_sprintf("%s/%s", attempt->steal_dir, TSR_FW_STEAL_ACK);
-        unlink(ack);
-        zstr_free(&ack);
+        if (attempt->steal_dir) {
+            char *ack = zsys_sprintf("%s/%s", attempt->steal_dir, TSR_FW_STEAL_ACK);
+            unlink(ack);
+            zstr_free(&ack);
+        }
         tsr_log_info("attempt=%" PRIu64 " stolen: %zu tests given up", attempt->id,
                      zlistx_size(ids));
     }
@@ -362,6 +366,37 @@ s_on_steal_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  Can the attempt's runner give tests up (a RUN of an adapter with `steal`)?
+static bool
+s_can_steal(const s_attempt_t *attempt)
+{
+    if (!attempt->framework || attempt->list)
+        return false;
+    const tsr_framework_t *framework = tsr_framework_find(attempt->framework);
+    return framework && framework->steal;
+}
+
+//  Put the pending steal's request where the runner looks (steal_dir exists)
+//  and watch for the answer; if it cannot be put, answer "nothing given".
+static void
+s_steal_request(tsr_agent_t *self, s_attempt_t *attempt)
+{
+    char *request = zsys_sprintf("%s/%s", attempt->steal_dir, TSR_FW_STEAL_REQUEST);
+    FILE *file = fopen(request, "w");
+    if (!file || fclose(file) != 0) {
+        tsr_log_warn("attempt=%" PRIu64 ": cannot create %s: %s", attempt->id, request,
+                     strerror(errno));
+        if (s_send_stolen(self, attempt->id, NULL) == TSR_OK)
+            attempt->steal_pending = false;
+        zstr_free(&request);
+        return;
+    }
+    zstr_free(&request);
+    tsr_log_debug("attempt=%" PRIu64 ": steal requested", attempt->id);
+    if (self->steal_timer < 0 && self->loop)
+        self->steal_timer = zloop_timer(self->loop, S_STEAL_CHECK_MS, 0, s_on_steal_timer, self);
+}
+
 int
 tsr_agent_on_steal(void *server, void *peer, const Tessera__Envelope *env)
 {
@@ -371,27 +406,16 @@ tsr_agent_on_steal(void *server, void *peer, const Tessera__Envelope *env)
     s_attempt_t *attempt = s_lookup(self, attempt_id);
     if (attempt && attempt->steal_pending)
         return TSR_OK; //  asked already: one answer comes
-    if (!attempt || !attempt->steal_dir || !attempt->fwrun || attempt->cancelled) {
-        //  Unknown, ended, not started yet, or not a runner that can give tests up
+    if (!attempt || attempt->cancelled || attempt->fw_result || !s_can_steal(attempt)) {
+        //  Unknown, ended, or not a runner that can give tests up
         if (s_send_stolen(self, attempt_id, NULL) != TSR_OK)
             tsr_log_debug("attempt=%" PRIu64 ": stolen not sent", attempt_id);
         return TSR_OK;
     }
-    char *request = zsys_sprintf("%s/%s", attempt->steal_dir, TSR_FW_STEAL_REQUEST);
-    FILE *file = fopen(request, "w");
-    if (!file || fclose(file) != 0) {
-        tsr_log_warn("attempt=%" PRIu64 ": cannot create %s: %s", attempt_id, request,
-                     strerror(errno));
-        if (s_send_stolen(self, attempt_id, NULL) != TSR_OK)
-            tsr_log_debug("attempt=%" PRIu64 ": stolen not sent", attempt_id);
-        zstr_free(&request);
-        return TSR_OK;
-    }
-    zstr_free(&request);
     attempt->steal_pending = true;
-    tsr_log_debug("attempt=%" PRIu64 ": steal requested", attempt_id);
-    if (self->steal_timer < 0 && self->loop)
-        self->steal_timer = zloop_timer(self->loop, S_STEAL_CHECK_MS, 0, s_on_steal_timer, self);
+    if (attempt->steal_dir)
+        s_steal_request(self, attempt);
+    //  else still materialising: the request goes in with its directory (s_execute)
     return TSR_OK;
 }
 
@@ -629,13 +653,14 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
         //  Before the hand-over to the job's user below
         char *scratch_dir = zsys_sprintf("%s/scratch", attempt->dir);
         int rc = tsr_workdir_create(scratch_dir, 0755);
-        const tsr_framework_t *framework = tsr_framework_find(attempt->framework);
-        if (rc == TSR_OK && !attempt->list && framework && framework->steal) {
+        if (rc == TSR_OK && s_can_steal(attempt)) {
             char *steal_dir = zsys_sprintf("%s/steal", scratch_dir);
             rc = tsr_workdir_create(steal_dir, 0755);
             if (rc == TSR_OK)
                 attempt->steal_dir = s_absolute(steal_dir);
             free(steal_dir);
+            if (rc == TSR_OK && attempt->steal_pending)
+                s_steal_request(self, attempt); //  asked while materialising
         }
         free(scratch_dir);
         if (rc != TSR_OK) {

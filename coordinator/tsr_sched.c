@@ -581,7 +581,8 @@ s_job_queued(tsr_sched_t *self, const tsr_job_t *job)
 static bool
 s_steal_pending(const tsr_shard_t *shard)
 {
-    return shard->steal_attempt != 0 && shard->steal_attempt == shard->attempt_id;
+    return shard->steal_pending && shard->steal_attempt != 0 &&
+           shard->steal_attempt == shard->attempt_id;
 }
 
 //  Steals pending in the job
@@ -616,7 +617,7 @@ s_stealable(const tsr_attempt_t *attempt, uint64_t now_ms)
     if (!job->tests || shard->kind != TESSERA__ASSIGN__KIND__RUN ||
         shard->state != TSR_SHARD_RUNNING || attempt->orphan_deadline_ms != 0 ||
         job->run->cancelled || shard->steals >= TSR_SCHED_STEAL_MAX || shard->expect_count < 2 ||
-        s_steal_pending(shard))
+        shard->steal_attempt == attempt->id)
         return false;
     const tsr_framework_t *framework = tsr_framework_find(job->spec->framework);
     if (!framework || !framework->steal)
@@ -683,6 +684,7 @@ tsr_sched_steal(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t now_ms,
             !s_past_startup(self, attempt, now_ms))
             continue;
         shard->steal_attempt = attempt->id;
+        shard->steal_pending = true;
         tsr_sched_lease_ref_add(steals_out, attempt->agent_key, attempt->id);
         char shard_id[512];
         tsr_shard_id(shard, shard_id, sizeof shard_id);
@@ -707,7 +709,7 @@ tsr_sched_stolen(tsr_sched_t *self, const char *agent_key, const Tessera__Stolen
         return TSR_ENOTFOUND;
     tsr_shard_t *shard = attempt->shard;
     if (shard->steal_attempt == attempt->id)
-        shard->steal_attempt = 0;
+        shard->steal_pending = false;
     if (stolen->n_ids == 0)
         return TSR_OK;
     if (!shard->job->tests || shard->kind != TESSERA__ASSIGN__KIND__RUN ||

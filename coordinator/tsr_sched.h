@@ -113,7 +113,8 @@ size_t tsr_sched_fill(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t n
 //  each test job the agent could run (labels, threads) whose adapter can
 //  steal and which has no shard queued, pick its running RUN shard that ran
 //  longest (then: expects the most results) among those that qualify (see
-//  TSR_SCHED_STEAL_AFTER_MS) and have no Steal pending; at most one per job
+//  TSR_SCHED_STEAL_AFTER_MS) and whose attempt was not asked yet (its runner
+//  gives tests up once; a split is a new shard that may be asked); at most one per job
 //  per call, and no more pending Steals per job than the free slots of
 //  the agents that could run it. Appends a lease ref per Steal to send
 //  (tsr_lease_ref_t *, owned by the list) to `steals_out` and marks them

@@ -781,13 +781,16 @@ static const char *const s_six[] = {"t/a.py::1", "t/a.py::2", "t/a.py::3",
                                     "t/a.py::4", "t/a.py::5", "t/a.py::6"};
 
 //  A pytest job of s_six in one shard, running on agent A (1 slot) since
-//  1003; agent B (1 slot) is idle. Returns the run; *running_out is A's attempt id.
+//  1003; agent B (1 slot) is idle. Returns the run; *running_out is A's
+//  attempt id. `framework` in `workdir` (a listing cached by an earlier
+//  fixture of the test is not used)
 static tsr_run_t *
-s_one_long_shard(fixture_t *fixture, test_job_t *job, const char *framework,
+s_one_long_shard(fixture_t *fixture, test_job_t *job, const char *framework, const char *workdir,
                  tsr_registry_agent_t **idle_out, uint64_t *running_out)
 {
     s_job_init(job, "py", 0, 0);
     job->spec.framework = (char *)framework;
+    job->spec.workdir = (char *)workdir;
     job->spec.shards = 1;
     tsr_run_t *run = s_submit(fixture, job, "steal", false, 1000);
     tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
@@ -853,7 +856,7 @@ test_sched_steal_splits_a_running_shard_for_an_idle_agent(void **state)
     test_job_t job;
     tsr_registry_agent_t *idle = NULL;
     uint64_t running = 0;
-    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", &idle, &running);
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
     //  Too early: its start-up may not be behind it
     assert_int_equal(s_steal(fixture, idle, 1003 + TSR_SCHED_STEAL_AFTER_MS - 1, NULL), 0);
     uint64_t asked = 0;
@@ -888,7 +891,7 @@ test_sched_stolen_with_ids_not_awaited_is_refused(void **state)
     test_job_t job;
     tsr_registry_agent_t *idle = NULL;
     uint64_t running = 0;
-    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", &idle, &running);
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
     assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
     //  An id of no shard, and an id twice: refused whole, nothing moves
     const char *const unknown[] = {"t/a.py::6", "t/zzz.py::1"};
@@ -915,7 +918,7 @@ test_sched_stolen_after_its_result_is_ignored(void **state)
     test_job_t job;
     tsr_registry_agent_t *idle = NULL;
     uint64_t running = 0;
-    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", &idle, &running);
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
     assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
     //  The Result overtakes the Stolen: the given tests are unreported, requeued
     assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 3, 5100), TSR_OK);
@@ -938,7 +941,7 @@ test_sched_stolen_tests_survive_the_loss_of_their_agent(void **state)
     test_job_t job;
     tsr_registry_agent_t *idle = NULL;
     uint64_t running = 0;
-    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", &idle, &running);
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
     assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
     assert_int_equal(s_stolen(fixture, KEY_A, running, &s_six[3], 3, 5001), TSR_OK);
     //  A dies after its answer: the rest is requeued, the split is not touched
@@ -967,28 +970,32 @@ test_sched_steal_only_when_it_can(void **state)
     tsr_registry_agent_t *idle = NULL;
     uint64_t running = 0;
     //  cargo's runner cannot give tests back
-    (void)s_one_long_shard(fixture, &job, "cargo", &idle, &running);
+    (void)s_one_long_shard(fixture, &job, "cargo", "", &idle, &running);
     assert_int_equal(s_steal(fixture, idle, 50000, NULL), 0);
     s_close(fixture);
     s_open(fixture);
-    //  pytest: an empty Stolen clears the pending steal; after 3 splits, no more
-    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", &idle, &running);
-    uint64_t now_ms = 5000;
-    assert_int_equal(s_steal(fixture, idle, now_ms, NULL), 1);
-    assert_int_equal(s_stolen(fixture, KEY_A, running, NULL, 0, now_ms), TSR_OK);
-    for (size_t round = 0; round < TSR_SCHED_STEAL_MAX; round++) {
-        assert_int_equal(s_steal(fixture, idle, ++now_ms, NULL), 1);
-        assert_int_equal(s_stolen(fixture, KEY_A, running, &s_six[5 - round], 1, ++now_ms), TSR_OK);
-        //  Its split is queued: no steal for the job until it runs
-        assert_int_equal(s_steal(fixture, idle, ++now_ms, NULL), 0);
-        assert_int_equal(s_fill(fixture, idle, ++now_ms), 1);
-        assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, &s_six[5 - round], s_pass,
-                               1, ++now_ms),
-                         TSR_OK);
-    }
-    assert_int_equal(s_steal(fixture, idle, ++now_ms, NULL), 0);
-    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 3, ++now_ms), TSR_OK);
+    //  pytest: an attempt is asked once (its runner answers once)
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
+    assert_int_equal(s_stolen(fixture, KEY_A, running, NULL, 0, 5001), TSR_OK);
+    assert_int_equal(s_steal(fixture, idle, 5002, NULL), 0);
+    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 6, 5003), TSR_OK);
     s_assert_each_once(run, 6);
+    s_close(fixture);
+    s_open(fixture);
+    //  A shard split TSR_SCHED_STEAL_MAX times is not asked again
+    (void)s_one_long_shard(fixture, &job, "pytest", "again", &idle, &running);
+    tsr_sched_attempt(fixture->sched, running)->shard->steals = TSR_SCHED_STEAL_MAX;
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 0);
+    //  Nor for a draining agent's slots
+    tsr_sched_attempt(fixture->sched, running)->shard->steals = 0;
+    Tessera__Heartbeat heartbeat = TESSERA__HEARTBEAT__INIT;
+    heartbeat.draining = true;
+    tsr_registry_heartbeat(fixture->registry, idle, &heartbeat);
+    assert_int_equal(s_steal(fixture, idle, 5001, NULL), 0);
+    heartbeat.draining = false;
+    tsr_registry_heartbeat(fixture->registry, idle, &heartbeat);
+    assert_int_equal(s_steal(fixture, idle, 5002, NULL), 1);
 }
 
 int
