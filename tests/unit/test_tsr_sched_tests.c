@@ -998,6 +998,61 @@ test_sched_steal_only_when_it_can(void **state)
     assert_int_equal(s_steal(fixture, idle, 5002, NULL), 1);
 }
 
+static void
+test_sched_split_survives_a_coordinator_restart(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    tsr_registry_agent_t *idle = NULL;
+    uint64_t running = 0;
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
+    assert_int_equal(s_stolen(fixture, KEY_A, running, &s_six[4], 2, 5001), TSR_OK);
+    tsr_store_t *store = tsr_store_new();
+    assert_int_equal(tsr_store_open(store, tsr_cas_env(fixture->cas)), TSR_OK);
+    zlistx_t *runs = zlistx_new();
+    zlistx_add_end(runs, run);
+    uint64_t next_run = 0, next_attempt = 0;
+    tsr_sched_counters(fixture->sched, &next_run, &next_attempt);
+    assert_int_equal(tsr_store_save(store, runs, NULL, next_run, next_attempt), TSR_OK);
+    zlistx_destroy(&runs);
+    tsr_store_destroy(&store);
+
+    //  A new coordinator life: the split is queued first, the shard keeps the rest
+    s_close(fixture);
+    s_open(fixture);
+    store = tsr_store_new();
+    assert_int_equal(tsr_store_open(store, tsr_cas_env(fixture->cas)), TSR_OK);
+    runs = zlistx_new();
+    assert_int_equal(tsr_store_load(store, runs, &next_run, &next_attempt), TSR_OK);
+    tsr_run_t *restored = (tsr_run_t *)zlistx_first(runs);
+    tsr_sched_set_counters(fixture->sched, next_run, next_attempt);
+    tsr_sched_adopt(fixture->sched, &restored, 6000, 3000);
+    zlistx_destroy(&runs);
+    tsr_store_destroy(&store);
+    run = tsr_sched_run(fixture->sched, "run-1");
+    assert_non_null(run);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 1);
+    tsr_shard_t *original = tsr_sched_attempt(fixture->sched, running)->shard;
+    assert_int_equal(original->steals, 1);
+    assert_int_equal(original->expect_count, 4);
+    tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
+    idle = s_agent(fixture, KEY_B, "b", 1);
+    zlistx_t *cancel = tsr_lease_refs_new();
+    tsr_sched_hello(fixture->sched, KEY_A, &running, 1, 6001, cancel);
+    assert_int_equal(zlistx_size(cancel), 0);
+    zlistx_destroy(&cancel);
+    assert_int_equal(s_fill(fixture, agent_a, 6002), 0);
+    assert_int_equal(s_fill(fixture, idle, 6003), 1);
+    assert_true(s_attempt(fixture, 0)->shard->split);
+    char units[256];
+    assert_string_equal(s_units(s_attempt(fixture, 0), units, sizeof units), "t/a.py::5 t/a.py::6");
+    assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, &s_six[4], s_pass, 2, 6100),
+                     TSR_OK);
+    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 4, 6200), TSR_OK);
+    s_assert_each_once(run, 6);
+}
+
 int
 main(void)
 {
@@ -1034,6 +1089,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sched_stolen_tests_survive_the_loss_of_their_agent,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_steal_only_when_it_can, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_split_survives_a_coordinator_restart, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_restart_in_the_middle_of_a_test_job, s_setup,
                                         s_teardown),
     };
