@@ -666,6 +666,31 @@ test_pytest_steal_with_one_test_left_gives_nothing(void **state)
 }
 
 static void
+test_pytest_steal_before_the_second_last_test_runs_it_last(void **state)
+{
+    (void)state;
+    zlistx_t *shard = tsr_fw_strlist_new();
+    tsr_fw_testctx_t *testctx = s_steal_suite(shard, 4);
+    //  test 1 asks: before test 2, 2 not started, the last one given; test 2
+    //  then runs as the session's last test
+    setenv("TSR_TEST_STEAL_AT", "1", 1);
+    tsr_results_t *results = tsr_results_new();
+    zlistx_t *ack = tsr_fw_strlist_new();
+    char ran[256];
+    s_steal_run(testctx, shard, results, ack, ran, sizeof ran);
+    unsetenv("TSR_TEST_STEAL_AT");
+    s_assert_ids(ack, 3, 3);
+    assert_string_equal(ran, "0,1,2,");
+    assert_int_equal(tsr_results_size(results), 3);
+    assert_int_equal(s_outcome(results, "test_steal.py::test_t[2]"), TESSERA__OUTCOME__PASSED);
+    s_assert_ids(shard, 0, 2);
+    zlistx_destroy(&ack);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&shard);
+    s_steal_suite_destroy(&testctx);
+}
+
+static void
 test_pytest_steal_read_rejects_torn_files(void **state)
 {
     (void)state;
@@ -711,6 +736,7 @@ main(void)
         cmocka_unit_test(test_pytest_steal_requested_from_the_start_gives_the_tail_half),
         cmocka_unit_test(test_pytest_steal_requested_mid_run_gives_half_of_the_rest_once),
         cmocka_unit_test(test_pytest_steal_with_one_test_left_gives_nothing),
+        cmocka_unit_test(test_pytest_steal_before_the_second_last_test_runs_it_last),
         cmocka_unit_test(test_pytest_steal_read_rejects_torn_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
