@@ -3,7 +3,8 @@
     tests; tsr_planner splits them into RUN shards from the timing history,
     --repeat copies of each; every RUN result is accounted per test
     (tsr_testrun_account), and what it asks for (unreported tests, retries
-    of failed ones) becomes new RUN shards of the same job; when the last
+    of failed ones) becomes new RUN shards of the same job, and so do tests
+    a running shard's runner gave up (work stealing: tsr_sched_tests_split); when the last
     shard ends, the job's tries and start-up samples go into the history in
     one write batch. Loop thread of the coordinator only.                  */
 #include "tsr_sched_internal.h"
