@@ -620,6 +620,7 @@ static const tsr_dispatch_row_t s_coordinator_rows[] = {
     {TESSERA__ENVELOPE__BODY_CANCEL, TSR_PEER_ANY, tsr_agent_on_cancel},
     {TESSERA__ENVELOPE__BODY_DRAIN, TSR_PEER_READY | TSR_PEER_DRAINING, s_on_drain},
     {TESSERA__ENVELOPE__BODY_BLOB_CHUNK, TSR_PEER_ANY, tsr_agent_on_blob_chunk},
+    {TESSERA__ENVELOPE__BODY_STEAL, TSR_PEER_ANY, tsr_agent_on_steal},
     {TESSERA__ENVELOPE__BODY_ERROR, TSR_PEER_ANY, s_on_error},
 };
 

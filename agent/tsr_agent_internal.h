@@ -79,6 +79,7 @@ struct _tsr_agent_t {
     zhashx_t *attempts;    //  "id" -> attempt record, owned
     zlistx_t *handed_back; //  uint64_t * of attempts refused while stopping, owned
     int poll_timer;        //  zloop timer id while processes run, -1 if none
+    int steal_timer;       //  zloop timer id while a steal request waits, -1 if none
 };
 
 //  tsr_agent.c: send to the coordinator. TSR_EUNREACHABLE without a link.
@@ -97,10 +98,13 @@ void tsr_agent_work_init(tsr_agent_t *self);
 //  tsr_agent_work.c: abandon every attempt (kill, remove its dir; no Result).
 void tsr_agent_work_destroy(tsr_agent_t *self);
 
-//  Dispatch handlers for Assign, Cancel and BlobChunk (tsr_dispatch_fn).
+//  Dispatch handlers for Assign, Cancel, BlobChunk and Steal (tsr_dispatch_fn).
 int tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env);
 int tsr_agent_on_cancel(void *server, void *peer, const Tessera__Envelope *env);
 int tsr_agent_on_blob_chunk(void *server, void *peer, const Tessera__Envelope *env);
+//  Steal: ask a running test attempt's runner for its not-started tail;
+//  the answer goes back as Stolen (always before that attempt's Result).
+int tsr_agent_on_steal(void *server, void *peer, const Tessera__Envelope *env);
 
 //  Kill these attempts, no Result (Welcome.cancel, Cancel).
 void tsr_agent_work_cancel(tsr_agent_t *self, const uint64_t *attempt_ids, size_t count);

@@ -9,7 +9,12 @@
     LIST) runs its framework adapter on a worker thread instead (tsr_fwrun,
     with scratch/ in the attempt dir and a per-project cache in
     DATA/projects/<project>/<framework>); the loop reads the worker's
-    outcome from its pipe and sends it as the Result.                       */
+    outcome from its pipe and sends it as the Result.
+    Work stealing (adapters with `steal`): Steal creates scratch/steal/request
+    for the runner; a timer watches for its answer (scratch/steal/ack) and
+    sends it as Stolen. Before a Result, an answer not sent yet goes first
+    (Stolen, or Stolen without ids when the runner never answered), so the
+    coordinator always sees Stolen before that attempt's Result.             */
 #include "tsr_agent_internal.h"
 #include "tsr_framework.h"
 #include "tsr_fwrun.h"
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 //  Reaping period while processes run: without pidfds, and with them (then
 //  the timer only enforces timeouts and kill grace; exits wake the poller).
@@ -30,6 +36,8 @@
 #define S_POLL_PIDFD_MS 100
 //  Exit code reported when the command could not be started (as a shell).
 #define S_EXIT_NOT_STARTED 127
+//  How often a pending steal request's answer is looked for
+#define S_STEAL_CHECK_MS 50
 
 extern char **environ;
 
@@ -61,6 +69,9 @@ typedef struct {
     tsr_fwrun_t *fwrun;         //  owned; the worker while it runs
     Tessera__Result *fw_result; //  owned; ended while we had no link: to send
     bool cancelled;             //  Cancel asked the worker to stop: no Result
+    char *steal_dir;            //  owned; RUN of an adapter that can steal: scratch/steal;
+                                //  NULL = no stealing
+    bool steal_pending;         //  a Steal's request awaits the runner's answer
 } s_attempt_t;
 
 static void
@@ -75,6 +86,7 @@ s_attempt_destroy(s_attempt_t **attempt_p)
         tessera__result__free_unpacked(attempt->fw_result, NULL);
     free(attempt->framework);
     free(attempt->project);
+    free(attempt->steal_dir);
     for (size_t index = 0; attempt->test_ids && attempt->test_ids[index]; index++)
         free(attempt->test_ids[index]);
     free(attempt->test_ids);
@@ -123,6 +135,7 @@ tsr_agent_work_init(tsr_agent_t *self)
     self->handed_back = zlistx_new();
     zlistx_set_destructor(self->handed_back, s_free_id);
     self->poll_timer = -1;
+    self->steal_timer = -1;
 }
 
 //  Stop watching the attempt's pidfd (before or right after it closes).
@@ -175,6 +188,9 @@ tsr_agent_work_destroy(tsr_agent_t *self)
     if (self->poll_timer >= 0 && self->loop)
         zloop_timer_end(self->loop, self->poll_timer);
     self->poll_timer = -1;
+    if (self->steal_timer >= 0 && self->loop)
+        zloop_timer_end(self->loop, self->steal_timer);
+    self->steal_timer = -1;
     zhashx_destroy(&self->attempts);
     zlistx_destroy(&self->handed_back);
 }
@@ -268,11 +284,150 @@ s_on_end(void *arg, const tsr_exec_end_t *end)
     tsr_agent_heartbeat_now(self);
 }
 
+//  ---------------------------------------------------------------- stealing
+
+static void *
+s_string_dup(const void *item)
+{
+    return strdup((const char *)item);
+}
+
+//  Send Stolen{attempt_id, ids} (ids: a string list, NULL = none)
+static int
+s_send_stolen(tsr_agent_t *self, uint64_t attempt_id, zlistx_t *ids)
+{
+    Tessera__Stolen stolen = TESSERA__STOLEN__INIT;
+    stolen.attempt_id = attempt_id;
+    size_t count = ids ? zlistx_size(ids) : 0;
+    char **array = (char **)zmalloc((count + 1) * sizeof(char *));
+    for (char *id = ids ? (char *)zlistx_first(ids) : NULL; id; id = (char *)zlistx_next(ids))
+        array[stolen.n_ids++] = id;
+    stolen.ids = array;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_STOLEN;
+    env.stolen = &stolen;
+    int rc = tsr_agent_send(self, &env);
+    free(array);
+    return rc;
+}
+
+//  The runner's answer to a pending steal, if it is there: sent as Stolen
+//  (kept for the next look if it cannot go out). With `ending` (its Result
+//  goes next) a runner that never answered is reported as giving nothing.
+static void
+s_steal_check(tsr_agent_t *self, s_attempt_t *attempt, bool ending)
+{
+    if (!attempt->steal_pending)
+        return;
+    zlistx_t *ids = zlistx_new();
+    zlistx_set_destructor(ids, s_free_id);
+    zlistx_set_duplicator(ids, s_string_dup);
+    int rc = attempt->steal_dir
+                 ? tsr_framework_steal_read(attempt->steal_dir, TSR_FW_STEAL_ACK, ids)
+                 : -ENOENT;
+    if (rc == -ENOENT && !ending) {
+        zlistx_destroy(&ids);
+        return;
+    }
+    if (rc != TSR_OK) {
+        //  Those tests get no result here: the coordinator runs them again
+        if (rc != -ENOENT)
+            tsr_log_warn("attempt=%" PRIu64 ": steal answer unreadable: %s", attempt->id,
+                         tsr_strerror(rc));
+        zlistx_purge(ids);
+    }
+    if (s_send_stolen(self, attempt->id, ids) == TSR_OK) {
+        attempt->steal_pending = false;
+        if (attempt->steal_dir) {
+            char *ack = zsys_sprintf("%s/%s", attempt->steal_dir, TSR_FW_STEAL_ACK);
+            unlink(ack);
+            zstr_free(&ack);
+        }
+        tsr_log_info("attempt=%" PRIu64 " stolen: %zu tests given up", attempt->id,
+                     zlistx_size(ids));
+    }
+    zlistx_destroy(&ids);
+}
+
+static int
+s_on_steal_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)timer_id;
+    tsr_agent_t *self = (tsr_agent_t *)arg;
+    bool pending = false;
+    for (s_attempt_t *attempt = (s_attempt_t *)zhashx_first(self->attempts); attempt;
+         attempt = (s_attempt_t *)zhashx_next(self->attempts)) {
+        s_steal_check(self, attempt, false);
+        pending = pending || attempt->steal_pending;
+    }
+    if (!pending && self->steal_timer >= 0) {
+        zloop_timer_end(loop, self->steal_timer);
+        self->steal_timer = -1;
+    }
+    return 0;
+}
+
+//  Can the attempt's runner give tests up (a RUN of an adapter with `steal`)?
+static bool
+s_can_steal(const s_attempt_t *attempt)
+{
+    if (!attempt->framework || attempt->list)
+        return false;
+    const tsr_framework_t *framework = tsr_framework_find(attempt->framework);
+    return framework && framework->steal;
+}
+
+//  Put the pending steal's request where the runner looks (steal_dir exists)
+//  and watch for the answer; if it cannot be put, answer "nothing given".
+static void
+s_steal_request(tsr_agent_t *self, s_attempt_t *attempt)
+{
+    char *request = zsys_sprintf("%s/%s", attempt->steal_dir, TSR_FW_STEAL_REQUEST);
+    FILE *file = fopen(request, "w");
+    if (!file || fclose(file) != 0) {
+        tsr_log_warn("attempt=%" PRIu64 ": cannot create %s: %s", attempt->id, request,
+                     strerror(errno));
+        if (s_send_stolen(self, attempt->id, NULL) == TSR_OK)
+            attempt->steal_pending = false;
+        zstr_free(&request);
+        return;
+    }
+    zstr_free(&request);
+    tsr_log_debug("attempt=%" PRIu64 ": steal requested", attempt->id);
+    if (self->steal_timer < 0 && self->loop)
+        self->steal_timer = zloop_timer(self->loop, S_STEAL_CHECK_MS, 0, s_on_steal_timer, self);
+}
+
+int
+tsr_agent_on_steal(void *server, void *peer, const Tessera__Envelope *env)
+{
+    (void)peer;
+    tsr_agent_t *self = (tsr_agent_t *)server;
+    uint64_t attempt_id = env->steal->attempt_id;
+    s_attempt_t *attempt = s_lookup(self, attempt_id);
+    if (attempt && attempt->steal_pending)
+        return TSR_OK; //  asked already: one answer comes
+    if (!attempt || attempt->cancelled || attempt->fw_result || !s_can_steal(attempt)) {
+        //  Unknown, ended, or not a runner that can give tests up
+        if (s_send_stolen(self, attempt_id, NULL) != TSR_OK)
+            tsr_log_debug("attempt=%" PRIu64 ": stolen not sent", attempt_id);
+        return TSR_OK;
+    }
+    attempt->steal_pending = true;
+    if (attempt->steal_dir)
+        s_steal_request(self, attempt);
+    //  else still materialising: the request goes in with its directory (s_execute)
+    return TSR_OK;
+}
+
+//  ---------------------------------------------------------------- reporting tests
+
 //  Send a test job's Result (attempt->fw_result, which it consumes) and
-//  forget the attempt.
+//  forget the attempt. A steal answer not sent yet goes first.
 static void
 s_report_framework(tsr_agent_t *self, s_attempt_t *attempt)
 {
+    s_steal_check(self, attempt, true);
     Tessera__Result *result = attempt->fw_result;
     attempt->fw_result = NULL;
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
@@ -476,6 +631,7 @@ s_execute_framework(tsr_agent_t *self, s_attempt_t *attempt)
         .cpu_count = attempt->threads,
         .run_as_user = self->run_as_other ? self->user : NULL,
         .timeout_ms = attempt->timeout_ms,
+        .steal_dir = attempt->steal_dir,
     };
     attempt->fwrun = tsr_fwrun_new(&spec);
     free(workdir);
@@ -498,6 +654,15 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
         //  Before the hand-over to the job's user below
         char *scratch_dir = zsys_sprintf("%s/scratch", attempt->dir);
         int rc = tsr_workdir_create(scratch_dir, 0755);
+        if (rc == TSR_OK && s_can_steal(attempt)) {
+            char *steal_dir = zsys_sprintf("%s/steal", scratch_dir);
+            rc = tsr_workdir_create(steal_dir, 0755);
+            if (rc == TSR_OK)
+                attempt->steal_dir = s_absolute(steal_dir);
+            free(steal_dir);
+            if (rc == TSR_OK && attempt->steal_pending)
+                s_steal_request(self, attempt); //  asked while materialising
+        }
         free(scratch_dir);
         if (rc != TSR_OK) {
             char error[256];

@@ -55,6 +55,7 @@ typedef struct {
     char *run_as_user;      //  NULL = ourselves
     uint64_t timeout_ms;    //  the watchdog's limit; 0 = none
     uint64_t kill_grace_ms; //  SIGTERM to SIGKILL; 0 = tsr_spawn's default
+    char *steal_dir;        //  ctx->steal_dir; NULL = no stealing
 
     //  The worker's state (its thread only)
     zsock_t *pipe;       //  borrowed: the actor's end of the pipe
@@ -130,6 +131,7 @@ s_job_new(const tsr_fwrun_spec_t *spec)
     job->run_as_user = s_strdup_or_null(spec->run_as_user);
     job->timeout_ms = spec->timeout_ms;
     job->kill_grace_ms = spec->kill_grace_ms;
+    job->steal_dir = s_strdup_or_null(spec->steal_dir);
     return job;
 }
 
@@ -150,6 +152,7 @@ s_job_destroy(s_job_t **job_p)
     free(job->command_log_path);
     free(job->cpus);
     free(job->run_as_user);
+    free(job->steal_dir);
     free(job);
     *job_p = NULL;
 }
@@ -534,6 +537,7 @@ s_worker(zsock_t *pipe, void *args)
         .argv = (const char *const *)job->argv,
         .run = s_ctx_run,
         .handle = job,
+        .steal_dir = job->list ? NULL : job->steal_dir,
     };
     Tessera__Usage usage = TESSERA__USAGE__INIT;
     Tessera__Result result = TESSERA__RESULT__INIT;

@@ -32,6 +32,8 @@ typedef struct {
     const char *run_as_user;     //  NULL = ourselves
     uint64_t timeout_ms;         //  per test: kill after this long without output; 0 = none
     uint64_t kill_grace_ms;      //  SIGTERM to SIGKILL; 0 = tsr_spawn's default
+    const char *steal_dir;       //  RUN of an adapter that can steal: ctx->steal_dir (the
+                                 //  owner writes requests there); NULL = no stealing
 } tsr_fwrun_spec_t;
 
 typedef struct _tsr_fwrun_t tsr_fwrun_t;

@@ -53,6 +53,11 @@ tsr_trace_render(tsr_progress_t *progress)
         cJSON_AddNumberToObject(event, "tid", (double)track);
         cJSON *args = s_check(cJSON_AddObjectToObject(event, "args"));
         cJSON_AddStringToObject(args, "outcome", tsr_output_outcome(shard->outcome));
+        //  A shard of tests stolen from another (work stealing) says so
+        for (const tsr_progress_attempt_t *attempt = zlistx_first(shard->requeued); attempt;
+             attempt = zlistx_next(shard->requeued))
+            if (strncmp(attempt->text, "split:", 6) == 0)
+                cJSON_AddStringToObject(args, "split", attempt->text);
         cJSON_AddItemToArray(events, event);
     }
     zhashx_destroy(&tracks);

@@ -2,7 +2,9 @@
     One dispatch table says which message is legal in which agent state:
     NEW (no Hello yet: only Hello), READY and DRAINING. The sender is its
     ZAP User-Id; any message pushes its liveness expiry. Sends Welcome,
-    Heartbeat, Assign, Cancel and Drain. Loop thread of the coordinator.    */
+    Heartbeat, Assign, Cancel, Drain and Steal (an agent with free slots
+    and nothing queued for it: tsr_sched_steal). Loop thread of the
+    coordinator.                                                             */
 #include "tsr_coord_internal.h"
 #include "tsr_report.h"
 #include "tsr_planner.h"
@@ -121,6 +123,26 @@ s_on_result(void *server, void *peer, const Tessera__Envelope *env)
 }
 
 static int
+s_on_stolen(void *server, void *peer, const Tessera__Envelope *env)
+{
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__Stolen *stolen = env->stolen;
+    int rc = tsr_sched_stolen(self->sched, request->key, stolen, tsr_coord_now_wall());
+    if (rc == TSR_ENOTFOUND)
+        tsr_log_info("ignoring stolen of attempt=%" PRIu64 " agent=%s ids=%zu: lease not current",
+                     stolen->attempt_id, request->agent->id, stolen->n_ids);
+    else if (rc != TSR_OK)
+        tsr_log_warn("ignoring stolen of attempt=%" PRIu64 " agent=%s: %zu ids, not all tests of "
+                     "its shard awaiting results (they are requeued when its result lacks them)",
+                     stolen->attempt_id, request->agent->id, stolen->n_ids);
+    else
+        tsr_log_debug("stolen attempt=%" PRIu64 " agent=%s ids=%zu", stolen->attempt_id,
+                      request->agent->id, stolen->n_ids);
+    return TSR_OK;
+}
+
+static int
 s_on_bye(void *server, void *peer, const Tessera__Envelope *env)
 {
     tsr_coordinator_t *self = (tsr_coordinator_t *)server;
@@ -147,6 +169,7 @@ static const tsr_dispatch_row_t s_agent_rows[] = {
     {TESSERA__ENVELOPE__BODY_PROGRESS, TSR_WELCOMED, s_on_progress},
     {TESSERA__ENVELOPE__BODY_RESULT, TSR_WELCOMED, s_on_result},
     {TESSERA__ENVELOPE__BODY_BYE, TSR_WELCOMED, s_on_bye},
+    {TESSERA__ENVELOPE__BODY_STOLEN, TSR_WELCOMED, s_on_stolen},
     {TESSERA__ENVELOPE__BODY_BLOB_QUERY, TSR_WELCOMED, tsr_coord_blobs_on_query},
     {TESSERA__ENVELOPE__BODY_BLOB_GET, TSR_WELCOMED, tsr_coord_blobs_on_get},
 };
@@ -252,13 +275,28 @@ s_assign(tsr_coordinator_t *self, tsr_registry_agent_t *agent, const tsr_attempt
     return s_send(self, agent, &env) == TSR_OK;
 }
 
+//  Send one Steal; false if the agent cannot be reached
+static bool
+s_steal(tsr_coordinator_t *self, const tsr_lease_ref_t *ref)
+{
+    tsr_registry_agent_t *agent = tsr_registry_lookup(self->registry, ref->agent_key);
+    if (!agent)
+        return true; //  lost meanwhile: its leases are requeued already
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    Tessera__Steal steal = TESSERA__STEAL__INIT;
+    steal.attempt_id = ref->attempt_id;
+    env.body_case = TESSERA__ENVELOPE__BODY_STEAL;
+    env.steal = &steal;
+    tsr_log_debug("steal attempt=%" PRIu64 " agent=%s", ref->attempt_id, agent->id);
+    return s_send(self, agent, &env) == TSR_OK;
+}
+
 void
 tsr_coord_agents_dispatch(tsr_coordinator_t *self)
 {
     assert(self);
-    if (tsr_sched_queued(self->sched) == 0)
-        return;
     uint64_t now_ms = tsr_coord_now_wall();
+    zlistx_t *steals = tsr_lease_refs_new();
     zlistx_t *attempts = zlistx_new();
     zlistx_t *unreachable = zlistx_new();
     zlistx_set_destructor(unreachable, s_string_free);
@@ -271,14 +309,24 @@ tsr_coord_agents_dispatch(tsr_coordinator_t *self)
     for (tsr_registry_agent_t *agent = (tsr_registry_agent_t *)zlistx_first(ready); agent;
          agent = (tsr_registry_agent_t *)zlistx_next(ready)) {
         zlistx_purge(attempts);
-        tsr_sched_fill(self->sched, agent, now_ms, attempts);
+        if (tsr_sched_queued(self->sched) > 0)
+            tsr_sched_fill(self->sched, agent, now_ms, attempts);
+        bool reached = true;
         for (tsr_attempt_t *attempt = (tsr_attempt_t *)zlistx_first(attempts); attempt;
              attempt = (tsr_attempt_t *)zlistx_next(attempts))
             if (!s_assign(self, agent, attempt)) {
                 zlistx_add_end(unreachable, strdup(agent->key));
+                reached = false;
                 break;
             }
+        //  Slots still idle: split a running shard for them (its Stolen queues the rest)
+        if (reached)
+            tsr_sched_steal(self->sched, agent, now_ms, steals);
     }
+    for (const tsr_lease_ref_t *ref = (const tsr_lease_ref_t *)zlistx_first(steals); ref;
+         ref = (const tsr_lease_ref_t *)zlistx_next(steals))
+        if (!s_steal(self, ref))
+            tsr_log_debug("steal not delivered attempt=%" PRIu64, ref->attempt_id);
     //  The Assign did not leave: the agent's connection is gone, so its leases are too
     for (const char *key = (const char *)zlistx_first(unreachable); key;
          key = (const char *)zlistx_next(unreachable)) {
@@ -293,6 +341,7 @@ tsr_coord_agents_dispatch(tsr_coordinator_t *self)
     zlistx_destroy(&ready);
     zlistx_destroy(&attempts);
     zlistx_destroy(&unreachable);
+    zlistx_destroy(&steals);
 }
 
 void

@@ -58,6 +58,11 @@ typedef struct {
     bool accounted;          //  its results are recorded in the job's tests
     bool startup_ok;         //  its runner exited on its own: a start-up cost sample
     uint64_t tests_ms;       //  sum of its tests' durations (start-up = duration - this)
+    uint32_t steals;         //  times tests were stolen from it (work stealing)
+    bool split;              //  made of tests stolen from another shard: queued first
+    uint64_t steal_attempt;  //  the attempt last sent a Steal (one per attempt: its
+                             //  runner gives tests up once); 0 = none; not persisted
+    bool steal_pending;      //  that attempt's Stolen has not come yet
 } tsr_shard_t;
 
 struct _tsr_job_t {

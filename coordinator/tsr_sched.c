@@ -6,6 +6,7 @@
     jobs: tsr_sched_runs.c; test jobs: tsr_sched_tests.c.
     Loop thread of the coordinator only.                                     */
 #include "tsr_sched_internal.h"
+#include "tsr_framework.h"
 #include "tsr_msg.h"
 #include "tsr_planner.h"
 #include <inttypes.h>
@@ -59,11 +60,12 @@ s_shard_compare(const void *left, const void *right)
 {
     const tsr_shard_t *first = (const tsr_shard_t *)left;
     const tsr_shard_t *second = (const tsr_shard_t *)right;
-    uint64_t keys[2][3] = {
-        {first->job->run->seq, first->job->index, first->index},
-        {second->job->run->seq, second->job->index, second->index},
+    //  A split (stolen tests) goes first in its job: the slot that stole it waits
+    uint64_t keys[2][4] = {
+        {first->job->run->seq, first->job->index, !first->split, first->index},
+        {second->job->run->seq, second->job->index, !second->split, second->index},
     };
-    for (int index = 0; index < 3; index++)
+    for (int index = 0; index < 4; index++)
         if (keys[0][index] != keys[1][index])
             return keys[0][index] < keys[1][index] ? -1 : 1;
     return 0;
@@ -560,4 +562,178 @@ tsr_sched_tick(tsr_sched_t *self, uint64_t now_ms)
                   now_ms);
     }
     zlistx_destroy(&overdue);
+}
+
+//  ---------------------------------------------------------------- work stealing
+
+//  The job has a shard waiting in the queue
+static bool
+s_job_queued(tsr_sched_t *self, const tsr_job_t *job)
+{
+    for (uint32_t index = 0; index < job->shard_count; index++)
+        if (job->shards[index]->state == TSR_SHARD_QUEUED)
+            return true;
+    (void)self;
+    return false;
+}
+
+//  A Steal awaits its Stolen from the shard's current attempt
+static bool
+s_steal_pending(const tsr_shard_t *shard)
+{
+    return shard->steal_pending && shard->steal_attempt != 0 &&
+           shard->steal_attempt == shard->attempt_id;
+}
+
+//  Steals pending in the job
+static uint32_t
+s_job_steals_pending(const tsr_job_t *job)
+{
+    uint32_t pending = 0;
+    for (uint32_t index = 0; index < job->shard_count; index++)
+        pending += s_steal_pending(job->shards[index]);
+    return pending;
+}
+
+//  Free slots, in attempts of the job, of the agents that could run it
+static uint32_t
+s_job_idle_slots(tsr_sched_t *self, const tsr_job_t *job)
+{
+    uint32_t idle = 0;
+    for (tsr_registry_agent_t *agent = tsr_registry_first(self->registry); agent;
+         agent = tsr_registry_next(self->registry))
+        if (!tsr_registry_agent_is_draining(agent) &&
+            tsr_registry_agent_has_labels(agent, job->spec->labels, job->spec->n_labels))
+            idle += tsr_registry_agent_free_slots(agent) / job->threads;
+    return idle;
+}
+
+//  The attempt's shard may be split now (ignoring the per-job limits)
+static bool
+s_stealable(const tsr_attempt_t *attempt, uint64_t now_ms)
+{
+    const tsr_shard_t *shard = attempt->shard;
+    const tsr_job_t *job = shard->job;
+    if (!job->tests || shard->kind != TESSERA__ASSIGN__KIND__RUN ||
+        shard->state != TSR_SHARD_RUNNING || attempt->orphan_deadline_ms != 0 ||
+        job->run->cancelled || shard->steals >= TSR_SCHED_STEAL_MAX || shard->expect_count < 2 ||
+        shard->steal_attempt == attempt->id)
+        return false;
+    const tsr_framework_t *framework = tsr_framework_find(job->spec->framework);
+    if (!framework || !framework->steal)
+        return false;
+    return now_ms >= attempt->started_ms + TSR_SCHED_STEAL_AFTER_MS;
+}
+
+//  Has it run for twice the job's learnt start-up cost (when known)?
+static bool
+s_past_startup(tsr_sched_t *self, const tsr_attempt_t *attempt, uint64_t now_ms)
+{
+    const tsr_job_t *job = attempt->shard->job;
+    if (!self->history || !*job->run->project)
+        return true;
+    tsr_history_startup_t startup;
+    if (tsr_history_startup(self->history, job->run->project, job->spec->name, &startup) != TSR_OK)
+        return true;
+    return (double)(now_ms - attempt->started_ms) >= 2.0 * startup.startup_ms;
+}
+
+size_t
+tsr_sched_steal(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t now_ms,
+                zlistx_t *steals_out)
+{
+    assert(self);
+    assert(agent);
+    assert(steals_out);
+    uint32_t free_slots = tsr_registry_agent_free_slots(agent);
+    if (free_slots == 0 || tsr_registry_agent_is_draining(agent))
+        return 0;
+    //  The best candidate per job: ran longest, then expects the most
+    zlistx_t *best = zlistx_new(); //  tsr_attempt_t * (borrowed), one per job
+    for (tsr_attempt_t *attempt = (tsr_attempt_t *)zhashx_first(self->attempts); attempt;
+         attempt = (tsr_attempt_t *)zhashx_next(self->attempts)) {
+        const tsr_job_t *job = attempt->shard->job;
+        if (job->threads > free_slots ||
+            !tsr_registry_agent_has_labels(agent, job->spec->labels, job->spec->n_labels) ||
+            !s_stealable(attempt, now_ms))
+            continue;
+        void *handle = NULL;
+        for (tsr_attempt_t *other = (tsr_attempt_t *)zlistx_first(best); other;
+             other = (tsr_attempt_t *)zlistx_next(best))
+            if (other->shard->job == job)
+                handle = zlistx_cursor(best);
+        if (!handle) {
+            zlistx_add_end(best, attempt);
+            continue;
+        }
+        const tsr_attempt_t *other = (const tsr_attempt_t *)zlistx_handle_item(handle);
+        if (attempt->started_ms < other->started_ms ||
+            (attempt->started_ms == other->started_ms &&
+             attempt->shard->expect_count > other->shard->expect_count)) {
+            zlistx_delete(best, handle);
+            zlistx_add_end(best, attempt);
+        }
+    }
+    //  The job checks walk the registry: after the attempt walk
+    size_t sent = 0;
+    for (tsr_attempt_t *attempt = (tsr_attempt_t *)zlistx_first(best); attempt;
+         attempt = (tsr_attempt_t *)zlistx_next(best)) {
+        tsr_shard_t *shard = attempt->shard;
+        const tsr_job_t *job = shard->job;
+        if (s_job_queued(self, job) || s_job_steals_pending(job) >= s_job_idle_slots(self, job) ||
+            !s_past_startup(self, attempt, now_ms))
+            continue;
+        shard->steal_attempt = attempt->id;
+        shard->steal_pending = true;
+        tsr_sched_lease_ref_add(steals_out, attempt->agent_key, attempt->id);
+        char shard_id[512];
+        tsr_shard_id(shard, shard_id, sizeof shard_id);
+        tsr_log_debug("steal from shard=%s attempt=%" PRIu64 " for agent=%s running_ms=%" PRIu64
+                      " expect=%zu",
+                      shard_id, attempt->id, agent->id, now_ms - attempt->started_ms,
+                      shard->expect_count);
+        sent++;
+    }
+    zlistx_destroy(&best);
+    return sent;
+}
+
+int
+tsr_sched_stolen(tsr_sched_t *self, const char *agent_key, const Tessera__Stolen *stolen,
+                 uint64_t now_ms)
+{
+    assert(self);
+    assert(stolen);
+    tsr_attempt_t *attempt = s_current(self, agent_key, stolen->attempt_id);
+    if (!attempt)
+        return TSR_ENOTFOUND;
+    tsr_shard_t *shard = attempt->shard;
+    if (shard->steal_attempt == attempt->id)
+        shard->steal_pending = false;
+    if (stolen->n_ids == 0)
+        return TSR_OK;
+    if (!shard->job->tests || shard->kind != TESSERA__ASSIGN__KIND__RUN ||
+        shard->state != TSR_SHARD_RUNNING)
+        return TSR_EINVAL;
+    //  Every id a unit of the shard still awaiting its result, each once
+    zhashx_t *units = zhashx_new();
+    zhashx_t *expect = zhashx_new();
+    zhashx_t *seen = zhashx_new();
+    for (size_t index = 0; index < shard->unit_count; index++)
+        zhashx_insert(units, shard->units[index], shard->units[index]);
+    for (size_t index = 0; index < shard->expect_count; index++)
+        zhashx_insert(expect, shard->expect[index], shard->expect[index]);
+    int rc = TSR_OK;
+    for (size_t index = 0; index < stolen->n_ids && rc == TSR_OK; index++) {
+        const char *id = stolen->ids[index];
+        if (!id || !zhashx_lookup(units, id) || !zhashx_lookup(expect, id) ||
+            zhashx_insert(seen, id, (void *)id) != 0)
+            rc = TSR_EINVAL;
+    }
+    zhashx_destroy(&seen);
+    zhashx_destroy(&expect);
+    zhashx_destroy(&units);
+    if (rc == TSR_OK)
+        tsr_sched_tests_split(self, shard, stolen->ids, stolen->n_ids, now_ms);
+    return rc;
 }

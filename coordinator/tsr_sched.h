@@ -12,6 +12,10 @@
     and account every test's results (tsr_testrun): unreported tests and
     retries of failed ones become new shards; a retry prefers another agent
     than the one it failed on. Their history is written when they finish.
+    Work stealing: when an agent has free slots nothing queued fits, a
+    running shard of a test job whose adapter can steal (pytest) is asked
+    (Steal) for its not-started tail; the tests its runner gives up
+    (Stolen) leave that shard and form a new one, queued first in its job.
     Policy: no sockets; time is `now_ms`, wall clock (it is persisted). The
     history and the listing cache are LMDB stores the caller lends.
     Loop thread of the coordinator only.                                      */
@@ -29,6 +33,13 @@
 //  than the one it failed on; a --repeat copy: another than its sibling's)
 //  while that agent is busy, ms. An agent that is alone takes it at once.
 #define TSR_SCHED_AVOID_WAIT_MS 10000
+
+//  Work stealing: a running shard is split only once it ran this long, ms
+//  (its start-up is behind it; also at least twice the job's learnt
+//  start-up cost), had tests stolen fewer than TSR_SCHED_STEAL_MAX times,
+//  and expects at least 2 results.
+#define TSR_SCHED_STEAL_AFTER_MS 2000
+#define TSR_SCHED_STEAL_MAX 3
 
 //  Finished runs kept (memory and store) for `tessera status`.
 #define TSR_SCHED_KEEP_RUNS 100
@@ -97,6 +108,31 @@ size_t tsr_sched_queued(tsr_sched_t *self);
 //  do not call it while iterating the registry.
 size_t tsr_sched_fill(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t now_ms,
                       zlistx_t *attempts_out);
+
+//  Work stealing, after tsr_sched_fill left `agent` with free slots: for
+//  each test job the agent could run (labels, threads) whose adapter can
+//  steal and which has no shard queued, pick its running RUN shard that ran
+//  longest (then: expects the most results) among those that qualify (see
+//  TSR_SCHED_STEAL_AFTER_MS) and whose attempt was not asked yet (its runner
+//  gives tests up once; a split is a new shard that may be asked); at most one per job
+//  per call, and no more pending Steals per job than the free slots of
+//  the agents that could run it. Appends a lease ref per Steal to send
+//  (tsr_lease_ref_t *, owned by the list) to `steals_out` and marks them
+//  pending. Returns their count. Walks the registry.
+size_t tsr_sched_steal(tsr_sched_t *self, tsr_registry_agent_t *agent, uint64_t now_ms,
+                       zlistx_t *steals_out);
+
+//  Stolen from `agent_key`: its runner will not run these ids. Clears the
+//  pending Steal. With ids, each must be a unit of the attempt's RUN shard
+//  still awaiting its result (else the whole message is refused, nothing
+//  changes: the runner skipped them, so its Result lacks them and they are
+//  requeued as unreported); they leave the shard (units and expected
+//  results) and form a new RUN shard, queued first in the job, with a
+//  SHARD_REQUEUED event "split: N tests of JOB/I moved". TSR_OK,
+//  TSR_ENOTFOUND (the attempt is not current on that agent: ignore; its
+//  Result already requeued what it lacked), or TSR_EINVAL (refused).
+TSR_NODISCARD int tsr_sched_stolen(tsr_sched_t *self, const char *agent_key,
+                                   const Tessera__Stolen *stolen, uint64_t now_ms);
 
 //  The attempt with this id, or NULL (ended, or never existed).
 tsr_attempt_t *tsr_sched_attempt(tsr_sched_t *self, uint64_t attempt_id);

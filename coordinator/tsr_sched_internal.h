@@ -70,6 +70,11 @@ void tsr_sched_tests_result(tsr_sched_t *self, tsr_shard_t *shard, const Tessera
 void tsr_sched_tests_shard_done(tsr_sched_t *self, tsr_shard_t *shard, Tessera__Outcome outcome,
                                 const char *text);
 
+//  Stolen ids (checked: units of the RUNNING shard awaiting results) leave
+//  the shard and become a new RUN shard queued first in its job.
+void tsr_sched_tests_split(tsr_sched_t *self, tsr_shard_t *shard, char *const *ids, size_t count,
+                           uint64_t now_ms);
+
 //  A test job finished: record its tries and start-up samples in the
 //  history, in one write batch.
 void tsr_sched_tests_finish(tsr_sched_t *self, tsr_job_t *job, uint64_t now_ms);

@@ -3,7 +3,8 @@
     tests; tsr_planner splits them into RUN shards from the timing history,
     --repeat copies of each; every RUN result is accounted per test
     (tsr_testrun_account), and what it asks for (unreported tests, retries
-    of failed ones) becomes new RUN shards of the same job; when the last
+    of failed ones) becomes new RUN shards of the same job, and so do tests
+    a running shard's runner gave up (work stealing: tsr_sched_tests_split); when the last
     shard ends, the job's tries and start-up samples go into the history in
     one write batch. Loop thread of the coordinator only.                  */
 #include "tsr_sched_internal.h"
@@ -211,6 +212,71 @@ tsr_sched_tests_result(tsr_sched_t *self, tsr_shard_t *shard, const Tessera__Res
         s_list_result(self, shard, result, now_ms);
     else
         s_run_result(self, shard, result, now_ms);
+}
+
+static void
+s_strings_free(char **strings, size_t count)
+{
+    for (size_t index = 0; index < count; index++)
+        free(strings[index]);
+    free(strings);
+}
+
+//  `ids` (count of them) without those in `drop`, into a new array of owned
+//  copies (s_strings_free); *count_out entries
+static char **
+s_without(char *const *ids, size_t count, zhashx_t *drop, size_t *count_out)
+{
+    char **kept = (char **)zmalloc((count + 1) * sizeof(char *));
+    size_t kept_count = 0;
+    for (size_t index = 0; index < count; index++)
+        if (!zhashx_lookup(drop, ids[index]))
+            kept[kept_count++] = strdup(ids[index]);
+    *count_out = kept_count;
+    return kept;
+}
+
+void
+tsr_sched_tests_split(tsr_sched_t *self, tsr_shard_t *shard, char *const *ids, size_t count,
+                      uint64_t now_ms)
+{
+    assert(self);
+    assert(shard && shard->job->tests && shard->kind == TESSERA__ASSIGN__KIND__RUN);
+    assert(ids && count > 0);
+    (void)now_ms;
+    tsr_job_t *job = shard->job;
+    zhashx_t *moved = zhashx_new();
+    for (size_t index = 0; index < count; index++)
+        zhashx_insert(moved, ids[index], (void *)ids[index]);
+    //  The shard no longer sends nor awaits them (a requeue of the rest after
+    //  an infrastructure failure sends only the rest)
+    size_t kept_count = 0;
+    char **kept = s_without(shard->units, shard->unit_count, moved, &kept_count);
+    tsr_shard_set_units(shard, kept, kept_count);
+    s_strings_free(kept, kept_count);
+    kept = s_without(shard->expect, shard->expect_count, moved, &kept_count);
+    tsr_shard_set_expect(shard, kept, kept_count);
+    s_strings_free(kept, kept_count);
+    tsr_testrun_unexpect(job->tests, ids, count);
+    shard->steals++;
+    job->run->dirty = true;
+
+    //  s_queue_run expects them again, in the new shard
+    tsr_shard_t *next = tsr_run_add_shard(job, TESSERA__ASSIGN__KIND__RUN);
+    next->split = true;
+    next->sibling = shard->sibling;
+    tsr_shard_set_units(next, ids, count);
+    tsr_shard_set_expect(next, ids, count);
+    tsr_testrun_expect(job->tests, next->expect, next->expect_count);
+    tsr_sched_enqueue(self, next);
+    char from[512];
+    tsr_shard_id(shard, from, sizeof from);
+    char text[600];
+    snprintf(text, sizeof text, "split: %zu tests of shard %s moved", count, from);
+    tsr_run_event(job->run, TESSERA__EVENT__KIND__SHARD_REQUEUED, next,
+                  TESSERA__OUTCOME__OUTCOME_UNKNOWN, 0, shard->agent_name, NULL, 0, text);
+    tsr_log_info("run=%s %s (now shard %u)", job->run->id, text, next->index);
+    zhashx_destroy(&moved);
 }
 
 void

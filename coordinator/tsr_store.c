@@ -192,6 +192,8 @@ s_run_record(const tsr_run_t *run)
             stored->accounted = shard->accounted;
             stored->startup_ok = shard->startup_ok;
             stored->tests_ms = shard->tests_ms;
+            stored->steals = shard->steals;
+            stored->split = shard->split;
             record.shards[record.n_shards++] = stored;
         }
     }
@@ -323,6 +325,8 @@ s_run_from_record(const Tessera__StoredRun *record, const char **reason_out)
         shard->accounted = stored->accounted;
         shard->startup_ok = stored->startup_ok;
         shard->tests_ms = stored->tests_ms;
+        shard->steals = stored->steals;
+        shard->split = stored->split;
     }
     for (size_t index = 0; index < record->n_tests; index++)
         if (!s_tests_from_record(run, record->tests[index], reason_out)) {

@@ -329,6 +329,18 @@ tsr_testrun_expect(tsr_testrun_t *self, char *const *ids, size_t count)
     }
 }
 
+void
+tsr_testrun_unexpect(tsr_testrun_t *self, char *const *ids, size_t count)
+{
+    assert(self);
+    assert(ids || count == 0);
+    for (size_t index = 0; index < count; index++) {
+        tsr_test_t *test = tsr_testrun_find(self, ids[index]);
+        if (test && test->pending)
+            test->pending--;
+    }
+}
+
 //  ---------------------------------------------------------------- accounting
 
 //  A set of strings (borrowed keys) for one accounting pass

@@ -159,6 +159,10 @@ size_t tsr_testrun_size(const tsr_testrun_t *self);
 //  Unknown ids are ignored.
 void tsr_testrun_expect(tsr_testrun_t *self, char *const *ids, size_t count);
 
+//  A shard no longer expects a result for these tests (pending - 1 each):
+//  they moved to another shard (work stealing). Unknown ids are ignored.
+void tsr_testrun_unexpect(tsr_testrun_t *self, char *const *ids, size_t count);
+
 //  Account a RUN shard's Result (no Result.error): `units` were sent,
 //  `expect` awaited, on the agent `agent_key`/`agent_name`. Records the
 //  tries, releases the expectations, and appends new work

@@ -5,6 +5,7 @@
     any thread.                                                               */
 #include "tsr_framework.h"
 #include "tsr_fw_cargo.h"
+#include "tsr_fw_io.h"
 #include "tsr_fw_command.h"
 #include "tsr_fw_npm.h"
 #include "tsr_fw_pytest.h"
@@ -145,4 +146,37 @@ tsr_results_find(tsr_results_t *self, const char *id)
     assert(self);
     assert(id);
     return (const tsr_test_result_t *)zhashx_lookup(self->by_id, id);
+}
+
+//  Largest steal file we read (a shard's ids; 16 MiB is far beyond any)
+#define TSR_STEAL_FILE_MAX (16u << 20)
+
+int
+tsr_framework_steal_read(const char *steal_dir, const char *name, zlistx_t *ids)
+{
+    assert(steal_dir);
+    assert(name);
+    assert(ids);
+    char *path = zsys_sprintf("%s/%s", steal_dir, name);
+    assert(path);
+    char *text = NULL;
+    int rc = tsr_fw_file_read(path, TSR_STEAL_FILE_MAX, &text);
+    zstr_free(&path);
+    if (rc != TSR_OK)
+        return rc;
+    //  All or nothing: check every line first
+    size_t length = strlen(text);
+    if (length > 0 && text[length - 1] != '\n')
+        rc = TSR_EPARSE;
+    for (const char *line = text; rc == TSR_OK && *line; line = strchr(line, '\n') + 1)
+        if (*line == '\n')
+            rc = TSR_EPARSE;
+    for (char *line = text; rc == TSR_OK && *line;) {
+        char *end = strchr(line, '\n');
+        *end = '\0';
+        zlistx_add_end(ids, line);
+        line = end + 1;
+    }
+    free(text);
+    return rc;
 }

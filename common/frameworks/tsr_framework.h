@@ -50,6 +50,11 @@ struct tsr_fw_ctx_t {
     int (*run)(tsr_fw_ctx_t *ctx, const char *const *argv, const char *cwd, const char *stdout_path,
                const char *const *env, int *exit_code, int *term_signal);
     void *handle; //  the agent's; adapters don't touch it
+    //  Work stealing (adapters with `steal` only; NULL = off): the agent asks
+    //  the runner for tests back by creating <steal_dir>/request; the runner
+    //  answers in <steal_dir>/ack (the ids it gave up, one a line, written
+    //  atomically; empty = none) and never runs those.
+    const char *steal_dir;
 };
 
 typedef struct {
@@ -70,12 +75,30 @@ typedef struct {
     //  An adapter that lists groups rather than tests (npm lists files)
     //  reports the tests inside them: a listed id is then covered by the
     //  results whose group() is that id (tsr_fw_npm.h).
+    //  With ctx->steal_dir (adapters with `steal`), the ids the runner gave
+    //  up are removed from `test_ids` before it returns: they did not run.
     int (*run)(tsr_fw_ctx_t *ctx, zlistx_t *test_ids, tsr_results_t *results, int *exit_code);
 
     //  Group key of a test id (file or module for pytest/npm, binary for
     //  cargo): shards keep groups together. Returns a new string.
     char *(*group)(const char *test_id);
+
+    //  Its runner can give up the not-yet-started tail of a shard while it
+    //  runs (ctx->steal_dir): the coordinator may split its shards.
+    bool steal;
 } tsr_framework_t;
+
+//  Files of the steal protocol in ctx->steal_dir: the agent's request, the
+//  runner's answer, and every id the runner gave up (kept for the adapter).
+#define TSR_FW_STEAL_REQUEST "request"
+#define TSR_FW_STEAL_ACK "ack"
+#define TSR_FW_STEAL_GIVEN "given"
+
+//  Read <steal_dir>/<name> (ids, one a line) into `ids` (a list of owned
+//  strings, tsr_fw_strlist_new or alike). TSR_OK (an empty file: no ids),
+//  -ENOENT (no such file yet), TSR_EPARSE (a last line without its newline,
+//  or an empty line), TSR_ETOOBIG, or -errno. Any thread.
+TSR_NODISCARD int tsr_framework_steal_read(const char *steal_dir, const char *name, zlistx_t *ids);
 
 //  The adapter named `name`, or NULL.
 const tsr_framework_t *tsr_framework_find(const char *name);

@@ -10,6 +10,7 @@
 #include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 //  Largest listing we read (11k ids of a big suite are ~1 MiB)
@@ -27,6 +28,13 @@ const char tsr_fw_pytest_plugin_source[] =
     "                   none of them are not collected at all.\n"
     "TSR_PROGRESS_FILE  append a JSON line per finished test, so a run that dies\n"
     "                   (os._exit, a signal) still tells what finished.\n"
+    "TSR_STEAL_DIR      work stealing: before each test, if D/request exists, give\n"
+    "                   up the last half (rounded down) of the tests not started yet\n"
+    "                   (this one included, so at least one stays), once per\n"
+    "                   process: their node ids go to D/ack (one a line, written to\n"
+    "                   D/ack.tmp and renamed) and to D/given, D/request is removed,\n"
+    "                   and those tests never run nor get a report. A later request\n"
+    "                   gets an empty D/ack (\"nothing given\").\n"
     "Every test report carries a `tsr_id` user property (its node id) and, for an\n"
     "unexpected pass, `tsr_xpassed`: pytest's JUnit XML keeps both.\n"
     "\"\"\"\n"
@@ -41,10 +49,15 @@ const char tsr_fw_pytest_plugin_source[] =
     "_skipped_modules = []\n"
     "_states = {}\n"
     "_progress = None\n"
+    "_steal_dir = None\n"
+    "_steal_answered = False\n"
+    "_given = set()\n"
+    "_given_items = []\n"
+    "_rerun = None\n"
     "\n"
     "\n"
     "def pytest_configure(config):\n"
-    "    global _selected, _selected_paths, _progress\n"
+    "    global _selected, _selected_paths, _progress, _steal_dir\n"
     "    path = os.environ.get(\"TSR_SELECT_FILE\")\n"
     "    if path:\n"
     "        with open(path, encoding=\"utf-8\") as ids_file:\n"
@@ -54,6 +67,10 @@ const char tsr_fw_pytest_plugin_source[] =
     "    # xdist workers forward their reports to the controller, which writes them\n"
     "    if path and not hasattr(config, \"workerinput\"):\n"
     "        _progress = open(path, \"a\", encoding=\"utf-8\")\n"
+    "    # xdist workers run what their controller hands them: they never give any up\n"
+    "    path = os.environ.get(\"TSR_STEAL_DIR\")\n"
+    "    if path and not hasattr(config, \"workerinput\"):\n"
+    "        _steal_dir = path\n"
     "\n"
     "\n"
     "def pytest_unconfigure(config):\n"
@@ -131,7 +148,73 @@ const char tsr_fw_pytest_plugin_source[] =
     "        line = {\"id\": report.nodeid, \"outcome\": state[\"outcome\"], \"duration_s\": "
     "state[\"duration\"]}\n"
     "        _progress.write(json.dumps(line) + \"\\n\")\n"
-    "        _progress.flush()\n";
+    "        _progress.flush()\n"
+    "\n"
+    "\n"
+    "def _write_atomic(name, node_ids):\n"
+    "    tmp = os.path.join(_steal_dir, name + \".tmp\")\n"
+    "    with open(tmp, \"w\", encoding=\"utf-8\") as out:\n"
+    "        for node_id in node_ids:\n"
+    "            out.write(node_id + \"\\n\")\n"
+    "    os.rename(tmp, os.path.join(_steal_dir, name))\n"
+    "\n"
+    "\n"
+    "def _steal_answer(item):\n"
+    "    \"\"\"Answer the steal request before `item` starts; True if tests were given.\"\"\"\n"
+    "    global _steal_answered\n"
+    "    items = item.session.items\n"
+    "    given = []\n"
+    "    if not _steal_answered:\n"
+    "        start = next((index for index, each in enumerate(items) if each is item), None)\n"
+    "        count = (len(items) - start) // 2 if start is not None else 0\n"
+    "        if count > 0:\n"
+    "            given = items[len(items) - count:]\n"
+    "            kept = set(each.nodeid for each in items[:len(items) - count])\n"
+    "            if any(each.nodeid in kept for each in given):\n"
+    "                given = []\n"
+    "    # The promise is the ack: until it is in place, nothing is given\n"
+    "    _write_atomic(\"ack\", [each.nodeid for each in given])\n"
+    "    _steal_answered = True\n"
+    "    if given:\n"
+    "        _given_items.extend(given)  # keeps their id() unique\n"
+    "        _given.update(id(each) for each in given)\n"
+    "        del items[len(items) - len(given):]\n"
+    "        try:\n"
+    "            _write_atomic(\"given\", [each.nodeid for each in given])\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "    try:\n"
+    "        os.unlink(os.path.join(_steal_dir, \"request\"))\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    return bool(given)\n"
+    "\n"
+    "\n"
+    "@pytest.hookimpl(tryfirst=True)\n"
+    "def pytest_runtest_protocol(item, nextitem):\n"
+    "    global _rerun\n"
+    "    if _steal_dir is None or item is _rerun:\n"
+    "        return None\n"
+    "    if id(item) in _given:\n"
+    "        return True\n"
+    "    try:\n"
+    "        os.stat(os.path.join(_steal_dir, \"request\"))\n"
+    "    except OSError:\n"
+    "        return None\n"
+    "    try:\n"
+    "        if not _steal_answer(item):\n"
+    "            return None\n"
+    "    except OSError:\n"
+    "        return None\n"
+    "    if nextitem is not None and id(nextitem) in _given:\n"
+    "        # This test is the last one here now: tear everything down after it\n"
+    "        _rerun = item\n"
+    "        try:\n"
+    "            item.ihook.pytest_runtest_protocol(item=item, nextitem=None)\n"
+    "        finally:\n"
+    "            _rerun = None\n"
+    "        return True\n"
+    "    return None\n";
 
 void
 tsr_fw_pytest_list_argv(const char *const *user_argv, zlistx_t *argv)
@@ -573,6 +656,30 @@ s_write_ids(const char *path, zlistx_t *test_ids)
     return rc;
 }
 
+//  Remove from `test_ids` the ids the runner gave up (they never ran, so the
+//  caller's crash marking must not pick one of them)
+static void
+s_drop_given(const char *steal_dir, zlistx_t *test_ids)
+{
+    zlistx_t *given = tsr_fw_strlist_new();
+    int rc = tsr_framework_steal_read(steal_dir, TSR_FW_STEAL_GIVEN, given);
+    if (rc != TSR_OK && rc != -ENOENT)
+        tsr_log_warn("pytest steal: %s/%s unreadable: %s", steal_dir, TSR_FW_STEAL_GIVEN,
+                     tsr_strerror(rc));
+    zhashx_t *set = zhashx_new();
+    for (char *id = (char *)zlistx_first(given); id; id = (char *)zlistx_next(given))
+        zhashx_insert(set, id, id);
+    void *handle = zlistx_first(test_ids) ? zlistx_cursor(test_ids) : NULL;
+    while (handle) {
+        void *next = zlistx_next(test_ids) ? zlistx_cursor(test_ids) : NULL;
+        if (zhashx_lookup(set, (const char *)zlistx_handle_item(handle)))
+            zlistx_delete(test_ids, handle);
+        handle = next;
+    }
+    zhashx_destroy(&set);
+    zlistx_destroy(&given);
+}
+
 static int
 s_run(tsr_fw_ctx_t *ctx, zlistx_t *test_ids, tsr_results_t *results, int *exit_code)
 {
@@ -596,7 +703,16 @@ s_run(tsr_fw_ctx_t *ctx, zlistx_t *test_ids, tsr_results_t *results, int *exit_c
     tsr_fw_pytest_run_argv(ctx->argv, junit_path, argv);
     tsr_fw_strlist_addf(env, "TSR_SELECT_FILE=%s", ids_path);
     tsr_fw_strlist_addf(env, "TSR_PROGRESS_FILE=%s", progress_path);
+    if (ctx->steal_dir) {
+        if (mkdir(ctx->steal_dir, 0755) != 0 && errno != EEXIST) {
+            rc = -errno;
+            goto out;
+        }
+        tsr_fw_strlist_addf(env, "TSR_STEAL_DIR=%s", ctx->steal_dir);
+    }
     rc = tsr_fw_exec(ctx, argv, NULL, NULL, env, exit_code);
+    if (ctx->steal_dir)
+        s_drop_given(ctx->steal_dir, test_ids);
     if (rc == TSR_ETIMEOUT) {
         *exit_code = -1; //  killed: report what finished, the caller re-runs the rest
         rc = TSR_OK;
@@ -624,4 +740,5 @@ const tsr_framework_t tsr_fw_pytest_entry = {
     .list = s_list,
     .run = s_run,
     .group = tsr_fw_pytest_group,
+    .steal = true,
 };

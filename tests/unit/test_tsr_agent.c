@@ -630,6 +630,60 @@ test_agent_lists_and_runs_pytest_shards_on_a_worker(void **state)
 }
 
 static void
+s_send_steal(fixture_t *fixture, uint64_t attempt_id)
+{
+    Tessera__Steal steal = TESSERA__STEAL__INIT;
+    steal.attempt_id = attempt_id;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_STEAL;
+    env.steal = &steal;
+    s_send(fixture, &env);
+}
+
+static void
+test_agent_steal_answers_stolen_before_the_result(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    if (access(S_PYTHON, X_OK) != 0)
+        skip();
+    tsr_digest_t suite;
+    s_store_pytest_suite(fixture, &suite);
+    s_start_agent(fixture);
+    //  An attempt we never assigned: nothing given, at once
+    s_send_steal(fixture, 70);
+    Tessera__Envelope *stolen = s_expect(fixture, TESSERA__ENVELOPE__BODY_STOLEN, S_WAIT_MS);
+    assert_non_null(stolen);
+    assert_int_equal(stolen->stolen->attempt_id, 70);
+    assert_int_equal(stolen->stolen->n_ids, 0);
+    tsr_msg_destroy(&stolen);
+    //  Asked while it materialises: pytest finds the request from the start
+    //  and gives up the last of its 3 tests; Stolen comes before the Result,
+    //  which lacks that test
+    const char *const ids[] = {"tests/test_demo.py::test_pass", "tests/test_demo.py::test_fail",
+                               "tests/test_demo.py::test_last", NULL};
+    s_assign_pytest(fixture, 71, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 0);
+    s_send_steal(fixture, 71);
+    s_send_steal(fixture, 71); //  asked twice: answered once
+    stolen = s_expect(fixture, TESSERA__ENVELOPE__BODY_STOLEN, S_WAIT_MS);
+    assert_non_null(stolen);
+    assert_int_equal(stolen->stolen->attempt_id, 71);
+    assert_int_equal(stolen->stolen->n_ids, 1);
+    assert_string_equal(stolen->stolen->ids[0], "tests/test_demo.py::test_last");
+    tsr_msg_destroy(&stolen);
+    Tessera__Envelope *result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
+    assert_non_null(result);
+    const Tessera__Result *run = result->result;
+    assert_int_equal(run->attempt_id, 71);
+    assert_string_equal(run->error, "");
+    assert_int_equal(run->n_tests, 2);
+    assert_int_equal(s_find_test(run, ids[0])->outcome, TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_find_test(run, ids[1])->outcome, TESSERA__OUTCOME__FAILED);
+    assert_null(s_find_test(run, ids[2]));
+    tsr_msg_destroy(&result);
+    assert_null(s_expect(fixture, TESSERA__ENVELOPE__BODY_STOLEN, 300));
+}
+
+static void
 test_agent_cancel_stops_a_framework_attempt(void **state)
 {
     fixture_t *fixture = (fixture_t *)*state;
@@ -783,6 +837,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_lists_and_runs_pytest_shards_on_a_worker,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_steal_answers_stolen_before_the_result, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_cancel_stops_a_framework_attempt, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_term_hands_back_a_framework_attempt, s_setup,

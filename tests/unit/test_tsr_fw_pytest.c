@@ -500,6 +500,220 @@ test_pytest_run_keeps_finished_tests_on_timeout(void **state)
     tsr_fw_testctx_destroy(&testctx);
 }
 
+//  ------------------------------------------------------------------------
+//  Work stealing: the plugin gives up the not-started tail when asked
+
+//  A suite of `count` tests in test_steal.py (ids "test_steal.py::test_t[N]");
+//  each appends N to ran.txt, and the tests listed in $TSR_TEST_STEAL_AT
+//  create the steal request themselves (mid-run)
+static tsr_fw_testctx_t *
+s_steal_suite(zlistx_t *shard, int count)
+{
+    tsr_fw_testctx_t *testctx = tsr_fw_testctx_new(NULL, s_pytest_argv);
+    char *path = zsys_sprintf("%s/test_steal.py", testctx->workdir);
+    char *source = zsys_sprintf(
+        "import os\n"
+        "import pytest\n"
+        "\n"
+        "\n"
+        "@pytest.mark.parametrize('n', range(%d))\n"
+        "def test_t(n):\n"
+        "    with open('ran.txt', 'a') as ran:\n"
+        "        ran.write('%%d\\n' %% n)\n"
+        "    if str(n) in os.environ.get('TSR_TEST_STEAL_AT', '').split(','):\n"
+        "        open(os.path.join(os.environ['TSR_STEAL_DIR'], 'request'), 'w').close()\n",
+        count);
+    assert_int_equal(tsr_fw_file_write(path, source), TSR_OK);
+    zstr_free(&source);
+    zstr_free(&path);
+    for (int n = 0; n < count; n++)
+        tsr_fw_strlist_addf(shard, "test_steal.py::test_t[%d]", n);
+    testctx->ctx.steal_dir = zsys_sprintf("%s/steal", testctx->scratch_dir);
+    return testctx;
+}
+
+static void
+s_steal_suite_destroy(tsr_fw_testctx_t **testctx_p)
+{
+    free((char *)(*testctx_p)->ctx.steal_dir);
+    tsr_fw_testctx_destroy(testctx_p);
+}
+
+//  Run the shard; the ids in ack (owned list) and the tests that ran (ran.txt
+//  as "0,1,2,")
+static void
+s_steal_run(tsr_fw_testctx_t *testctx, zlistx_t *shard, tsr_results_t *results, zlistx_t *ack,
+            char *ran, size_t size)
+{
+    int exit_code;
+    int rc = tsr_fw_pytest_entry.run(&testctx->ctx, shard, results, &exit_code);
+    if (rc != TSR_OK || exit_code != 0) {
+        char *log = tsr_fw_testctx_log(testctx);
+        fail_msg("run: %s exit=%d\n%s", tsr_err_name(rc), exit_code, log);
+    }
+    assert_int_equal(tsr_framework_steal_read(testctx->ctx.steal_dir, TSR_FW_STEAL_ACK, ack),
+                     TSR_OK);
+    char *path = zsys_sprintf("%s/ran.txt", testctx->workdir);
+    char *text = NULL;
+    assert_int_equal(tsr_fw_file_read(path, 1u << 20, &text), TSR_OK);
+    size_t length = 0;
+    for (char *scan = text; *scan && length + 1 < size; scan++)
+        ran[length++] = *scan == '\n' ? ',' : *scan;
+    ran[length] = '\0';
+    free(text);
+    zstr_free(&path);
+}
+
+static void
+s_assert_ids(zlistx_t *ids, int first, int last)
+{
+    assert_int_equal(zlistx_size(ids), (size_t)(last - first + 1));
+    int n = first;
+    for (const char *id = (const char *)zlistx_first(ids); id;
+         id = (const char *)zlistx_next(ids), n++) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "test_steal.py::test_t[%d]", n);
+        assert_string_equal(id, expected);
+    }
+}
+
+static void
+test_pytest_steal_requested_from_the_start_gives_the_tail_half(void **state)
+{
+    (void)state;
+    zlistx_t *shard = tsr_fw_strlist_new();
+    tsr_fw_testctx_t *testctx = s_steal_suite(shard, 11);
+    //  The request is there before pytest starts: 11 not started, 5 given
+    assert_int_equal(mkdir(testctx->ctx.steal_dir, 0755), 0);
+    char *request = zsys_sprintf("%s/request", testctx->ctx.steal_dir);
+    assert_int_equal(tsr_fw_file_write(request, ""), TSR_OK);
+    tsr_results_t *results = tsr_results_new();
+    zlistx_t *ack = tsr_fw_strlist_new();
+    char ran[256];
+    s_steal_run(testctx, shard, results, ack, ran, sizeof ran);
+    s_assert_ids(ack, 6, 10);
+    assert_string_equal(ran, "0,1,2,3,4,5,");
+    assert_int_equal(tsr_results_size(results), 6);
+    assert_null(tsr_results_find(results, "test_steal.py::test_t[6]"));
+    //  The given ids left the shard; the request was answered
+    s_assert_ids(shard, 0, 5);
+    assert_int_equal(access(request, F_OK), -1);
+    zstr_free(&request);
+    zlistx_destroy(&ack);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&shard);
+    s_steal_suite_destroy(&testctx);
+}
+
+static void
+test_pytest_steal_requested_mid_run_gives_half_of_the_rest_once(void **state)
+{
+    (void)state;
+    zlistx_t *shard = tsr_fw_strlist_new();
+    tsr_fw_testctx_t *testctx = s_steal_suite(shard, 10);
+    //  test 3 asks: before test 4, 6 not started, 3 given (7-9); test 5 asks
+    //  again: an empty ack, nothing more given
+    setenv("TSR_TEST_STEAL_AT", "3,5", 1);
+    tsr_results_t *results = tsr_results_new();
+    zlistx_t *ack = tsr_fw_strlist_new();
+    char ran[256];
+    s_steal_run(testctx, shard, results, ack, ran, sizeof ran);
+    unsetenv("TSR_TEST_STEAL_AT");
+    assert_int_equal(zlistx_size(ack), 0);
+    zlistx_t *given = tsr_fw_strlist_new();
+    assert_int_equal(tsr_framework_steal_read(testctx->ctx.steal_dir, TSR_FW_STEAL_GIVEN, given),
+                     TSR_OK);
+    s_assert_ids(given, 7, 9);
+    assert_string_equal(ran, "0,1,2,3,4,5,6,");
+    assert_int_equal(tsr_results_size(results), 7);
+    for (int n = 0; n < 7; n++) {
+        char id[64];
+        snprintf(id, sizeof id, "test_steal.py::test_t[%d]", n);
+        assert_int_equal(s_outcome(results, id), TESSERA__OUTCOME__PASSED);
+    }
+    s_assert_ids(shard, 0, 6);
+    zlistx_destroy(&given);
+    zlistx_destroy(&ack);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&shard);
+    s_steal_suite_destroy(&testctx);
+}
+
+static void
+test_pytest_steal_with_one_test_left_gives_nothing(void **state)
+{
+    (void)state;
+    zlistx_t *shard = tsr_fw_strlist_new();
+    tsr_fw_testctx_t *testctx = s_steal_suite(shard, 4);
+    setenv("TSR_TEST_STEAL_AT", "2", 1);
+    tsr_results_t *results = tsr_results_new();
+    zlistx_t *ack = tsr_fw_strlist_new();
+    char ran[256];
+    s_steal_run(testctx, shard, results, ack, ran, sizeof ran);
+    unsetenv("TSR_TEST_STEAL_AT");
+    assert_int_equal(zlistx_size(ack), 0); //  an empty ack: nothing given
+    assert_string_equal(ran, "0,1,2,3,");
+    assert_int_equal(tsr_results_size(results), 4);
+    s_assert_ids(shard, 0, 3);
+    zlistx_t *given = tsr_fw_strlist_new();
+    assert_int_equal(tsr_framework_steal_read(testctx->ctx.steal_dir, TSR_FW_STEAL_GIVEN, given),
+                     -ENOENT);
+    zlistx_destroy(&given);
+    zlistx_destroy(&ack);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&shard);
+    s_steal_suite_destroy(&testctx);
+}
+
+static void
+test_pytest_steal_before_the_second_last_test_runs_it_last(void **state)
+{
+    (void)state;
+    zlistx_t *shard = tsr_fw_strlist_new();
+    tsr_fw_testctx_t *testctx = s_steal_suite(shard, 4);
+    //  test 1 asks: before test 2, 2 not started, the last one given; test 2
+    //  then runs as the session's last test
+    setenv("TSR_TEST_STEAL_AT", "1", 1);
+    tsr_results_t *results = tsr_results_new();
+    zlistx_t *ack = tsr_fw_strlist_new();
+    char ran[256];
+    s_steal_run(testctx, shard, results, ack, ran, sizeof ran);
+    unsetenv("TSR_TEST_STEAL_AT");
+    s_assert_ids(ack, 3, 3);
+    assert_string_equal(ran, "0,1,2,");
+    assert_int_equal(tsr_results_size(results), 3);
+    assert_int_equal(s_outcome(results, "test_steal.py::test_t[2]"), TESSERA__OUTCOME__PASSED);
+    s_assert_ids(shard, 0, 2);
+    zlistx_destroy(&ack);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&shard);
+    s_steal_suite_destroy(&testctx);
+}
+
+static void
+test_pytest_steal_read_rejects_torn_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tsr-steal-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = zsys_sprintf("%s/ack", dir);
+    zlistx_t *ids = tsr_fw_strlist_new();
+    assert_int_equal(tsr_framework_steal_read(dir, "ack", ids), -ENOENT);
+    assert_int_equal(tsr_fw_file_write(path, "a::b\nc::d"), TSR_OK);
+    assert_int_equal(tsr_framework_steal_read(dir, "ack", ids), TSR_EPARSE);
+    assert_int_equal(tsr_fw_file_write(path, "a::b\n\nc::d\n"), TSR_OK);
+    assert_int_equal(tsr_framework_steal_read(dir, "ack", ids), TSR_EPARSE);
+    assert_int_equal(zlistx_size(ids), 0);
+    assert_int_equal(tsr_fw_file_write(path, "a::b\nc::d\n"), TSR_OK);
+    assert_int_equal(tsr_framework_steal_read(dir, "ack", ids), TSR_OK);
+    assert_int_equal(zlistx_size(ids), 2);
+    assert_string_equal(zlistx_last(ids), "c::d");
+    unlink(path);
+    rmdir(dir);
+    zstr_free(&path);
+    zlistx_destroy(&ids);
+}
+
 int
 main(void)
 {
@@ -519,6 +733,11 @@ main(void)
         cmocka_unit_test(test_pytest_list_fails_cleanly_on_a_usage_error),
         cmocka_unit_test(test_pytest_run_keeps_finished_tests_when_pytest_dies),
         cmocka_unit_test(test_pytest_run_keeps_finished_tests_on_timeout),
+        cmocka_unit_test(test_pytest_steal_requested_from_the_start_gives_the_tail_half),
+        cmocka_unit_test(test_pytest_steal_requested_mid_run_gives_half_of_the_rest_once),
+        cmocka_unit_test(test_pytest_steal_with_one_test_left_gives_nothing),
+        cmocka_unit_test(test_pytest_steal_before_the_second_last_test_runs_it_last),
+        cmocka_unit_test(test_pytest_steal_read_rejects_torn_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -753,6 +753,285 @@ test_sched_restart_in_the_middle_of_a_test_job(void **state)
     tsr_run_summary_clear(&summary);
 }
 
+//  ------------------------------------------------------------------------
+//  Work stealing
+
+static const char *const s_six[] = {"t/a.py::1", "t/a.py::2", "t/a.py::3",
+                                    "t/a.py::4", "t/a.py::5", "t/a.py::6"};
+
+//  A pytest job of s_six in one shard, running on agent A (1 slot) since
+//  1003; agent B (1 slot) is idle. Returns the run; *running_out is A's
+//  attempt id. `framework` in `workdir` (a listing cached by an earlier
+//  fixture of the test is not used)
+static tsr_run_t *
+s_one_long_shard(fixture_t *fixture, test_job_t *job, const char *framework, const char *workdir,
+                 tsr_registry_agent_t **idle_out, uint64_t *running_out)
+{
+    s_job_init(job, "py", 0, 0);
+    job->spec.framework = (char *)framework;
+    job->spec.workdir = (char *)workdir;
+    job->spec.shards = 1;
+    tsr_run_t *run = s_submit(fixture, job, "steal", false, 1000);
+    tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
+    *idle_out = s_agent(fixture, KEY_B, "b", 1);
+    assert_int_equal(s_fill(fixture, agent_a, 1001), 1);
+    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_six, 6, NULL, 0, 1002),
+                     TSR_OK);
+    assert_int_equal(s_fill(fixture, agent_a, 1003), 1);
+    *running_out = s_attempt(fixture, 0)->id;
+    assert_int_equal(s_fill(fixture, *idle_out, 1004), 0);
+    return run;
+}
+
+//  Steals the sched asks for now, for `agent`; the first one's attempt in *attempt_out
+static size_t
+s_steal(fixture_t *fixture, tsr_registry_agent_t *agent, uint64_t now_ms, uint64_t *attempt_out)
+{
+    zlistx_t *steals = tsr_lease_refs_new();
+    size_t count = tsr_sched_steal(fixture->sched, agent, now_ms, steals);
+    assert_int_equal(zlistx_size(steals), count);
+    if (count && attempt_out) {
+        tsr_lease_ref_t *ref = (tsr_lease_ref_t *)zlistx_first(steals);
+        assert_string_equal(ref->agent_key, KEY_A);
+        *attempt_out = ref->attempt_id;
+    }
+    zlistx_destroy(&steals);
+    return count;
+}
+
+static int
+s_stolen(fixture_t *fixture, const char *key, uint64_t attempt_id, const char *const *ids,
+         size_t count, uint64_t now_ms)
+{
+    Tessera__Stolen stolen = TESSERA__STOLEN__INIT;
+    stolen.attempt_id = attempt_id;
+    stolen.ids = (char **)ids;
+    stolen.n_ids = count;
+    return tsr_sched_stolen(fixture->sched, key, &stolen, now_ms);
+}
+
+//  Every test of the run reported exactly once, all passed
+static void
+s_assert_each_once(tsr_run_t *run, size_t total)
+{
+    assert_true(run->finished);
+    assert_string_equal(tsr_run_status(run), "passed");
+    Tessera__RunSummary summary;
+    tsr_run_summary(run, 99999, true, &summary);
+    assert_int_equal(summary.total, total);
+    assert_int_equal(summary.passed, total);
+    assert_int_equal(summary.n_results, total);
+    for (size_t index = 0; index < summary.n_results; index++)
+        assert_int_equal(summary.results[index]->n_tries, 1);
+    tsr_run_summary_clear(&summary);
+}
+
+static const Tessera__Outcome s_pass[6] = {P, P, P, P, P, P};
+
+static void
+test_sched_steal_splits_a_running_shard_for_an_idle_agent(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    tsr_registry_agent_t *idle = NULL;
+    uint64_t running = 0;
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    //  Too early: its start-up may not be behind it
+    assert_int_equal(s_steal(fixture, idle, 1003 + TSR_SCHED_STEAL_AFTER_MS - 1, NULL), 0);
+    uint64_t asked = 0;
+    assert_int_equal(s_steal(fixture, idle, 1003 + TSR_SCHED_STEAL_AFTER_MS, &asked), 1);
+    assert_int_equal(asked, running);
+    //  One pending per idle slot: not asked again
+    assert_int_equal(s_steal(fixture, idle, 9000, NULL), 0);
+    //  The runner gave up its last two: a new shard, queued, with them
+    assert_int_equal(s_stolen(fixture, KEY_A, running, &s_six[4], 2, 9001), TSR_OK);
+    tsr_attempt_t *attempt = tsr_sched_attempt(fixture->sched, running);
+    char units[256];
+    assert_string_equal(s_units(attempt, units, sizeof units),
+                        "t/a.py::1 t/a.py::2 t/a.py::3 t/a.py::4");
+    assert_int_equal(attempt->shard->expect_count, 4);
+    assert_int_equal(attempt->shard->steals, 1);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 1);
+    assert_string_equal(s_last_event(run, TESSERA__EVENT__KIND__SHARD_REQUEUED)->text,
+                        "split: 2 tests of shard py/1 moved");
+    assert_int_equal(s_fill(fixture, idle, 9002), 1);
+    assert_true(s_attempt(fixture, 0)->shard->split);
+    assert_string_equal(s_units(s_attempt(fixture, 0), units, sizeof units), "t/a.py::5 t/a.py::6");
+    assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, &s_six[4], s_pass, 2, 9500),
+                     TSR_OK);
+    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 4, 9600), TSR_OK);
+    s_assert_each_once(run, 6);
+}
+
+static void
+test_sched_stolen_with_ids_not_awaited_is_refused(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    tsr_registry_agent_t *idle = NULL;
+    uint64_t running = 0;
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
+    //  An id of no shard, and an id twice: refused whole, nothing moves
+    const char *const unknown[] = {"t/a.py::6", "t/zzz.py::1"};
+    assert_int_equal(s_stolen(fixture, KEY_A, running, unknown, 2, 5001), TSR_EINVAL);
+    const char *const twice[] = {"t/a.py::6", "t/a.py::6"};
+    assert_int_equal(s_stolen(fixture, KEY_A, running, twice, 2, 5002), TSR_EINVAL);
+    //  Another agent's Stolen for the attempt: not current there
+    assert_int_equal(s_stolen(fixture, KEY_B, running, &s_six[5], 1, 5003), TSR_ENOTFOUND);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 0);
+    assert_int_equal(tsr_sched_attempt(fixture->sched, running)->shard->expect_count, 6);
+    //  The runner skipped what it gave: they come back unreported, run once elsewhere
+    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 4, 5100), TSR_OK);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 1);
+    assert_int_equal(s_fill(fixture, idle, 5200), 1);
+    assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, &s_six[4], s_pass, 2, 5300),
+                     TSR_OK);
+    s_assert_each_once(run, 6);
+}
+
+static void
+test_sched_stolen_after_its_result_is_ignored(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    tsr_registry_agent_t *idle = NULL;
+    uint64_t running = 0;
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
+    //  The Result overtakes the Stolen: the given tests are unreported, requeued
+    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 3, 5100), TSR_OK);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 1);
+    assert_int_equal(s_stolen(fixture, KEY_A, running, &s_six[3], 3, 5101), TSR_ENOTFOUND);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 1);
+    assert_int_equal(s_fill(fixture, idle, 5200), 1);
+    char units[256];
+    assert_string_equal(s_units(s_attempt(fixture, 0), units, sizeof units),
+                        "t/a.py::4 t/a.py::5 t/a.py::6");
+    assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, &s_six[3], s_pass, 3, 5300),
+                     TSR_OK);
+    s_assert_each_once(run, 6);
+}
+
+static void
+test_sched_stolen_tests_survive_the_loss_of_their_agent(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    tsr_registry_agent_t *idle = NULL;
+    uint64_t running = 0;
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
+    assert_int_equal(s_stolen(fixture, KEY_A, running, &s_six[3], 3, 5001), TSR_OK);
+    //  A dies after its answer: the rest is requeued, the split is not touched
+    assert_int_equal(tsr_sched_agent_lost(fixture->sched, KEY_A, "gone", 5002), 1);
+    tsr_registry_remove(fixture->registry, KEY_A);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 2);
+    char units[256];
+    assert_int_equal(s_fill(fixture, idle, 5003), 1); //  the split goes first
+    assert_string_equal(s_units(s_attempt(fixture, 0), units, sizeof units),
+                        "t/a.py::4 t/a.py::5 t/a.py::6");
+    assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, &s_six[3], s_pass, 3, 5100),
+                     TSR_OK);
+    assert_int_equal(s_fill(fixture, idle, 5101), 1);
+    assert_string_equal(s_units(s_attempt(fixture, 0), units, sizeof units),
+                        "t/a.py::1 t/a.py::2 t/a.py::3");
+    assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, s_six, s_pass, 3, 5200),
+                     TSR_OK);
+    s_assert_each_once(run, 6);
+}
+
+static void
+test_sched_steal_only_when_it_can(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    tsr_registry_agent_t *idle = NULL;
+    uint64_t running = 0;
+    //  cargo's runner cannot give tests back
+    (void)s_one_long_shard(fixture, &job, "cargo", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 50000, NULL), 0);
+    s_close(fixture);
+    s_open(fixture);
+    //  pytest: an attempt is asked once (its runner answers once)
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
+    assert_int_equal(s_stolen(fixture, KEY_A, running, NULL, 0, 5001), TSR_OK);
+    assert_int_equal(s_steal(fixture, idle, 5002, NULL), 0);
+    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 6, 5003), TSR_OK);
+    s_assert_each_once(run, 6);
+    s_close(fixture);
+    s_open(fixture);
+    //  A shard split TSR_SCHED_STEAL_MAX times is not asked again
+    (void)s_one_long_shard(fixture, &job, "pytest", "again", &idle, &running);
+    tsr_sched_attempt(fixture->sched, running)->shard->steals = TSR_SCHED_STEAL_MAX;
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 0);
+    //  Nor for a draining agent's slots
+    tsr_sched_attempt(fixture->sched, running)->shard->steals = 0;
+    Tessera__Heartbeat heartbeat = TESSERA__HEARTBEAT__INIT;
+    heartbeat.draining = true;
+    tsr_registry_heartbeat(fixture->registry, idle, &heartbeat);
+    assert_int_equal(s_steal(fixture, idle, 5001, NULL), 0);
+    heartbeat.draining = false;
+    tsr_registry_heartbeat(fixture->registry, idle, &heartbeat);
+    assert_int_equal(s_steal(fixture, idle, 5002, NULL), 1);
+}
+
+static void
+test_sched_split_survives_a_coordinator_restart(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    test_job_t job;
+    tsr_registry_agent_t *idle = NULL;
+    uint64_t running = 0;
+    tsr_run_t *run = s_one_long_shard(fixture, &job, "pytest", "", &idle, &running);
+    assert_int_equal(s_steal(fixture, idle, 5000, NULL), 1);
+    assert_int_equal(s_stolen(fixture, KEY_A, running, &s_six[4], 2, 5001), TSR_OK);
+    tsr_store_t *store = tsr_store_new();
+    assert_int_equal(tsr_store_open(store, tsr_cas_env(fixture->cas)), TSR_OK);
+    zlistx_t *runs = zlistx_new();
+    zlistx_add_end(runs, run);
+    uint64_t next_run = 0, next_attempt = 0;
+    tsr_sched_counters(fixture->sched, &next_run, &next_attempt);
+    assert_int_equal(tsr_store_save(store, runs, NULL, next_run, next_attempt), TSR_OK);
+    zlistx_destroy(&runs);
+    tsr_store_destroy(&store);
+
+    //  A new coordinator life: the split is queued first, the shard keeps the rest
+    s_close(fixture);
+    s_open(fixture);
+    store = tsr_store_new();
+    assert_int_equal(tsr_store_open(store, tsr_cas_env(fixture->cas)), TSR_OK);
+    runs = zlistx_new();
+    assert_int_equal(tsr_store_load(store, runs, &next_run, &next_attempt), TSR_OK);
+    tsr_run_t *restored = (tsr_run_t *)zlistx_first(runs);
+    tsr_sched_set_counters(fixture->sched, next_run, next_attempt);
+    tsr_sched_adopt(fixture->sched, &restored, 6000, 3000);
+    zlistx_destroy(&runs);
+    tsr_store_destroy(&store);
+    run = tsr_sched_run(fixture->sched, "run-1");
+    assert_non_null(run);
+    assert_int_equal(tsr_sched_queued(fixture->sched), 1);
+    tsr_shard_t *original = tsr_sched_attempt(fixture->sched, running)->shard;
+    assert_int_equal(original->steals, 1);
+    assert_int_equal(original->expect_count, 4);
+    tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
+    idle = s_agent(fixture, KEY_B, "b", 1);
+    zlistx_t *cancel = tsr_lease_refs_new();
+    tsr_sched_hello(fixture->sched, KEY_A, &running, 1, 6001, cancel);
+    assert_int_equal(zlistx_size(cancel), 0);
+    zlistx_destroy(&cancel);
+    assert_int_equal(s_fill(fixture, agent_a, 6002), 0);
+    assert_int_equal(s_fill(fixture, idle, 6003), 1);
+    assert_true(s_attempt(fixture, 0)->shard->split);
+    char units[256];
+    assert_string_equal(s_units(s_attempt(fixture, 0), units, sizeof units), "t/a.py::5 t/a.py::6");
+    assert_int_equal(s_ran(fixture, KEY_B, s_attempt(fixture, 0)->id, &s_six[4], s_pass, 2, 6100),
+                     TSR_OK);
+    assert_int_equal(s_ran(fixture, KEY_A, running, s_six, s_pass, 4, 6200), TSR_OK);
+    s_assert_each_once(run, 6);
+}
+
 int
 main(void)
 {
@@ -780,6 +1059,17 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_second_run_is_planned_from_recorded_timings,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_steal_splits_a_running_shard_for_an_idle_agent,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_stolen_with_ids_not_awaited_is_refused, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_stolen_after_its_result_is_ignored, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_stolen_tests_survive_the_loss_of_their_agent,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_steal_only_when_it_can, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sched_split_survives_a_coordinator_restart, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_sched_restart_in_the_middle_of_a_test_job, s_setup,
                                         s_teardown),
     };

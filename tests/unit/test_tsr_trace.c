@@ -58,11 +58,56 @@ test_trace_one_complete_event_per_shard_on_agent_tracks(void **state)
     tsr_progress_destroy(&progress);
 }
 
+static void
+test_trace_split_shard_carries_its_split_text(void **state)
+{
+    (void)state;
+    tsr_progress_t *progress = tsr_progress_new(1000);
+    Tessera__Event event = TESSERA__EVENT__INIT;
+    event.kind = TESSERA__EVENT__KIND__SHARD_REQUEUED;
+    event.job = "default";
+    event.shard_index = 3;
+    event.shard_count = 4;
+    event.agent = "a";
+    event.text = "split: 5 tests of shard default/1 moved";
+    (void)tsr_progress_apply(progress, &event, 1100);
+    event.kind = TESSERA__EVENT__KIND__SHARD_FINISHED;
+    event.agent = "b";
+    event.text = "5 passed, 0 failed";
+    event.duration_ms = 50;
+    event.outcome = TESSERA__OUTCOME__PASSED;
+    (void)tsr_progress_apply(progress, &event, 1500);
+    event.shard_index = 1;
+    (void)tsr_progress_apply(progress, &event, 1600);
+
+    char *text = tsr_trace_render(progress);
+    cJSON *root = cJSON_Parse(text);
+    assert_non_null(root);
+    int split = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "traceEvents"))
+    {
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(item, "args");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(args, "split");
+        if (!value)
+            continue;
+        split++;
+        assert_string_equal(name->valuestring, "default/3");
+        assert_string_equal(value->valuestring, "split: 5 tests of shard default/1 moved");
+    }
+    assert_int_equal(split, 1);
+    cJSON_Delete(root);
+    free(text);
+    tsr_progress_destroy(&progress);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_one_complete_event_per_shard_on_agent_tracks),
+        cmocka_unit_test(test_trace_split_shard_carries_its_split_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
