@@ -1,17 +1,16 @@
 /*  tsr_agent_work - the agent's attempts, from Assign to Result
-    An Assign takes `threads` slots and gets DATA/work/<id>/ (the workspace
-    in ws/, the command's output in output.log). Its tree is materialised
-    (fetching what the cache lacks, asynchronously), then the command runs
-    pinned to the slots' CPUs: Progress when it starts, Result when it ends,
-    then the slots are freed and the directory removed. Cancel kills it with
-    no Result. Processes are polled by a zloop timer while any run.
-    A test job's attempt (Assign.framework other than "command", or kind
-    LIST) runs its framework adapter on a worker thread instead (tsr_fwrun,
-    with scratch/ in the attempt dir and a per-project cache in
-    DATA/projects/<project>/<framework>); the loop reads the worker's
-    outcome from its pipe and sends it as the Result.
-    Work stealing (adapters with `steal`): Steal creates scratch/steal/request
-    for the runner; a timer watches for its answer (scratch/steal/ack) and
+    An Assign takes `threads` slots and gets DATA/work/slot-<first CPU>/ (the
+    workspace in ws/, the command's output in output.log): the same path for
+    every attempt on that slot, so caches keyed by path (Python bytecode,
+    cargo fingerprints) hit, and unchanged files keep their times (tsr_stamps). Its tree is
+   materialised (fetching what the cache lacks, asynchronously), then the command runs pinned to the
+   slots' CPUs: Progress when it starts, Result when it ends, then the slots are freed and the
+   directory removed. Cancel kills it with no Result. Processes are polled by a zloop timer while
+   any run. A test job's attempt (Assign.framework other than "command", or kind LIST) runs its
+   framework adapter on a worker thread instead (tsr_fwrun, with scratch/ in the attempt dir and a
+   per-project cache in DATA/projects/<project>/<framework>); the loop reads the worker's outcome
+   from its pipe and sends it as the Result. Work stealing (adapters with `steal`): Steal creates
+   scratch/steal/request for the runner; a timer watches for its answer (scratch/steal/ack) and
     sends it as Stolen. Before a Result, an answer not sent yet goes first
     (Stolen, or Stolen without ids when the runner never answered), so the
     coordinator always sees Stolen before that attempt's Result.             */
@@ -49,8 +48,8 @@ typedef struct {
     uint32_t threads;           //  slots held
     uint32_t *cpus;             //  owned; the slots' CPUs, `threads` entries
     tsr_cpuset_t cpuset;        //  the same, as a set
-    char *dir;                  //  owned; DATA/work/<id>
-    char *tree_dir;             //  owned; WORK/slot-<first CPU>, the materialised workspace
+    char *dir;                  //  owned; DATA/work/slot-<first CPU>, once slots are taken
+    char *tree_dir;             //  owned; dir/ws, the materialised workspace
     char *cwd;                  //  owned; tree_dir + Assign.workdir
     char *log_path;             //  owned; dir/output.log
     char **argv;                //  owned; NULL-terminated
@@ -163,11 +162,10 @@ s_attempt_end(tsr_agent_t *self, s_attempt_t *attempt)
     }
     if (self->slots)
         tsr_slots_release(self->slots, attempt->id);
-    const char *dirs[] = {attempt->dir, attempt->tree_dir};
-    for (size_t index = 0; index < sizeof dirs / sizeof dirs[0]; index++) {
-        int rc = dirs[index] ? tsr_workdir_remove(dirs[index]) : TSR_OK;
+    if (attempt->dir) {
+        int rc = tsr_workdir_remove(attempt->dir);
         if (rc != TSR_OK)
-            tsr_log_warn("attempt=%" PRIu64 ": cannot remove %s: %s", attempt->id, dirs[index],
+            tsr_log_warn("attempt=%" PRIu64 ": cannot remove %s: %s", attempt->id, attempt->dir,
                          tsr_strerror(rc));
     }
     char key[24];
@@ -674,8 +672,6 @@ s_execute(tsr_agent_t *self, s_attempt_t *attempt)
     }
     if (self->run_as_other) {
         int rc = tsr_workdir_chown(attempt->dir, self->run_uid, self->run_gid);
-        if (rc == TSR_OK)
-            rc = tsr_workdir_chown(attempt->tree_dir, self->run_uid, self->run_gid);
         if (rc != TSR_OK) {
             char error[256];
             snprintf(error, sizeof error, "cannot give %s to user %s: %s", attempt->dir, self->user,
@@ -829,7 +825,7 @@ s_base_env(tsr_agent_t *self)
 }
 
 static s_attempt_t *
-s_attempt_new(tsr_agent_t *self, const Tessera__Assign *assign, uint32_t threads)
+s_attempt_new(const Tessera__Assign *assign, uint32_t threads)
 {
     s_attempt_t *attempt = (s_attempt_t *)zmalloc(sizeof(s_attempt_t));
     attempt->id = assign->attempt_id;
@@ -838,8 +834,6 @@ s_attempt_new(tsr_agent_t *self, const Tessera__Assign *assign, uint32_t threads
     attempt->shard_index = assign->shard_index;
     attempt->threads = threads;
     attempt->cpus = (uint32_t *)zmalloc(threads * sizeof(uint32_t));
-    attempt->dir = zsys_sprintf("%s/%" PRIu64, self->work_dir, attempt->id);
-    attempt->log_path = zsys_sprintf("%s/output.log", attempt->dir);
     attempt->argv = (char **)zmalloc((assign->n_argv + 1) * sizeof(char *));
     for (size_t index = 0; index < assign->n_argv; index++)
         attempt->argv[index] = strdup(assign->argv[index] ? assign->argv[index] : "");
@@ -881,7 +875,7 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
         return TSR_OK;
     }
     uint32_t threads = assign->threads ? assign->threads : 1;
-    s_attempt_t *attempt = s_attempt_new(self, assign, threads);
+    s_attempt_t *attempt = s_attempt_new(assign, threads);
     char key[24];
     s_key(attempt->id, key, sizeof key);
     unsigned *cpus = (unsigned *)zmalloc(threads * sizeof(unsigned));
@@ -900,10 +894,13 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
         attempt->cpus[index] = cpus[index];
         tsr_cpuset_add(&attempt->cpuset, cpus[index]);
     }
-    //  The workspace goes where this slot's attempts always put it: tools
-    //  that key caches on paths (Python's bytecode under PYTHONPYCACHEPREFIX,
-    //  cargo's fingerprints) then find theirs again; the slot is ours alone
-    attempt->tree_dir = zsys_sprintf("%s/slot-%u", self->work_dir, cpus[0]);
+    //  The attempt's files go where this slot's attempts always put them:
+    //  tools that key caches on paths (Python's bytecode under
+    //  PYTHONPYCACHEPREFIX, cargo's fingerprints) then find theirs again;
+    //  the slot is ours alone until the attempt ends and its dir is removed
+    attempt->dir = zsys_sprintf("%s/slot-%u", self->work_dir, cpus[0]);
+    attempt->log_path = zsys_sprintf("%s/output.log", attempt->dir);
+    attempt->tree_dir = zsys_sprintf("%s/ws", attempt->dir);
     attempt->cwd = assign->workdir && *assign->workdir
                        ? zsys_sprintf("%s/%s", attempt->tree_dir, assign->workdir)
                        : strdup(attempt->tree_dir);
@@ -920,8 +917,6 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
         return TSR_OK;
     }
     rc = tsr_workdir_remove(attempt->dir);
-    if (rc == TSR_OK)
-        rc = tsr_workdir_remove(attempt->tree_dir);
     if (rc == TSR_OK)
         rc = tsr_workdir_create(attempt->dir, 0755);
     if (rc != TSR_OK) {

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -252,6 +253,21 @@ s_assign(fixture_t *fixture, uint64_t attempt_id, const char *script, uint32_t t
     s_send(fixture, &env);
 }
 
+//  Whether `path` is a directory with no entries
+static bool
+s_dir_is_empty(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (!dir)
+        return false;
+    size_t entries = 0;
+    for (struct dirent *entry = readdir(dir); entry; entry = readdir(dir))
+        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
+            entries++;
+    closedir(dir);
+    return entries == 0;
+}
+
 static bool
 s_file_exists(const char *path)
 {
@@ -332,8 +348,43 @@ test_agent_runs_assigned_shard_in_materialised_workspace(void **state)
     tsr_msg_destroy(&result);
     assert_int_equal(fixture->blob_gets, blob_gets);
     //  The attempt directories are gone
-    snprintf(fixture->path, sizeof fixture->path, "%s/work/11", fixture->data_dir);
-    assert_false(s_file_exists(fixture->path));
+    s_expect_idle(fixture);
+    snprintf(fixture->path, sizeof fixture->path, "%s/work", fixture->data_dir);
+    assert_true(s_dir_is_empty(fixture->path));
+}
+
+//  The output of one attempt running `script`, as a new string
+static char *
+s_attempt_output(fixture_t *fixture, uint64_t attempt_id, const char *script)
+{
+    s_assign(fixture, attempt_id, script, 1);
+    Tessera__Envelope *result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
+    assert_non_null(result);
+    assert_int_equal(result->result->attempt_id, attempt_id);
+    assert_int_equal(result->result->exit_code, 0);
+    char *output =
+        strndup((const char *)result->result->output_tail.data, result->result->output_tail.len);
+    tsr_msg_destroy(&result);
+    return output;
+}
+
+static void
+test_agent_attempts_on_a_slot_share_the_path_and_unchanged_file_times(void **state)
+{
+    fixture_t *fixture = (fixture_t *)*state;
+    s_start_agent(fixture);
+    //  Bytecode caches and build tools key on the path and the time: both
+    //  must be what the last attempt on this slot saw
+    const char *script = "pwd; stat -c '%y' hello.txt sub/inner.txt";
+    char *first = s_attempt_output(fixture, 21, script);
+    char *second = s_attempt_output(fixture, 22, script);
+    assert_non_null(strstr(first, "/work/slot-"));
+    assert_string_equal(first, second);
+    free(first);
+    free(second);
+    s_expect_idle(fixture);
+    snprintf(fixture->path, sizeof fixture->path, "%s/work", fixture->data_dir);
+    assert_true(s_dir_is_empty(fixture->path));
 }
 
 static void
@@ -817,6 +868,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_agent_attempts_on_a_slot_share_the_path_and_unchanged_file_times, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_runs_assigned_shard_in_materialised_workspace,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
