@@ -397,7 +397,11 @@ def test_spec_timeout_is_per_test_and_slow_lists_tests(cluster):
     sleepers = [r for i, r in results.items() if i.startswith("tests/test_a_sleeps.py::")]
     assert len(sleepers) == 5 and all(r["outcome"] == "passed" and r["attempts"] == 1
                                       for r in sleepers), sleepers
-    assert summary["shards"] == 1, f"the shard was cut short: {summary['shards']} shards"
+    # An idle slot may take the tail of the shard (work stealing: "split:"),
+    # but nothing may be requeued because the shard was cut short
+    requeued = [line for line in result.stdout.splitlines()
+                if "requeued" in line and "split:" not in line]
+    assert not requeued, f"the shard was cut short: {requeued}\n{result.stdout}"
     slow = re.findall(r"SLOW (\S+) \(job unit, [^,]+, over 1s\)", result.stdout)
     assert set(slow) >= {r["id"] for r in sleepers}, f"slow listed: {slow}\n{result.stdout}"
 
