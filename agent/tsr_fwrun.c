@@ -19,6 +19,8 @@
 #include "tsr_spawn.h"
 #include "tsr_watchdog.h"
 #include <dirent.h>
+#include <strings.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -405,7 +407,53 @@ s_strlist_array(zlistx_t *list, size_t *count_out)
     return array;
 }
 
-//  What a failing adapter leaves as the Result's error and exit code.
+//  Whether a line says "error:" (any case; not Rust's "error::" paths)
+static bool
+s_says_error(const char *text)
+{
+    for (const char *at = strcasestr(text, "error:"); at; at = strcasestr(at + 6, "error:"))
+        if (at[6] != ':')
+            return true;
+    return false;
+}
+
+//  The tool's own complaint from the end of the attempt's log, in `line`
+//  ("" if none): the last line saying "error:" (a backtrace or a hint may
+//  follow it, as after rustup's "error: rustup could not choose a version
+//  of cargo"), else the last non-blank line.
+static void
+s_log_complaint(s_job_t *job, char *line, size_t size)
+{
+    char tail[4096];
+    size_t length = 0;
+    line[0] = '\0';
+    if (tsr_exec_tail(job->log_path, tail, sizeof tail - 1, &length) != TSR_OK)
+        return;
+    tail[length] = '\0';
+    const char *chosen = NULL;
+    bool chosen_error = false;
+    for (char *start = tail, *end; *start; start = end) {
+        end = start + strcspn(start, "\n");
+        if (*end)
+            *end++ = '\0';
+        const char *text = start;
+        while (isspace((unsigned char)*text))
+            text++;
+        if (!*text)
+            continue;
+        bool error = s_says_error(text);
+        if (error || !chosen_error) {
+            chosen = text;
+            chosen_error = error;
+        }
+    }
+    if (chosen)
+        snprintf(line, size, "%.*s", (int)(size - 1), chosen);
+}
+
+//  What a failing adapter leaves as the Result's error and exit code: the
+//  reason, and for a tool whose output made no sense its exit code and the
+//  last line it printed.
 static void
 s_failure(s_job_t *job, const char *what, int rc, char *error, size_t size, int *exit_code)
 {
@@ -415,8 +463,12 @@ s_failure(s_job_t *job, const char *what, int rc, char *error, size_t size, int 
     else if (rc == -ENOENT && job->last_exit_code == S_EXIT_NOT_STARTED)
         snprintf(error, size, "%s %s failed: command not found: %s", job->framework, what,
                  job->argv[0]);
-    else
-        snprintf(error, size, "%s %s failed: %s", job->framework, what, tsr_strerror(rc));
+    else {
+        char line[240];
+        s_log_complaint(job, line, sizeof line);
+        snprintf(error, size, "%s %s failed: %s (%s exited %d%s%s)", job->framework, what,
+                 tsr_strerror(rc), job->argv[0], job->last_exit_code, *line ? ": " : "", line);
+    }
     *exit_code = job->last_exit_code != 0 ? job->last_exit_code : 1;
 }
 

@@ -47,40 +47,19 @@ s_print_table(const Tessera__AgentsReply *reply)
 static int
 s_exec(const tsr_cli_t *cli, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     bool json = false;
-    optind = 0;
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (option == 'h') {
-            tsr_cmd_print_help(&tsr_cmd_agents_entry, stdout);
-            return TSR_EXIT_OK;
-        }
-        if (option == 'j') {
-            json = true;
-            continue;
-        }
-        return tsr_cmd_usage_error(&tsr_cmd_agents_entry, "unknown option '%s'",
-                                   tsr_cmd_bad_option(argv, optopt));
-    }
+    int exit_code;
+    if (!tsr_cmd_parse_flags(&tsr_cmd_agents_entry, argc, argv, &json, &exit_code))
+        return exit_code;
     if (optind < argc)
         return tsr_cmd_usage_error(&tsr_cmd_agents_entry, "unexpected argument '%s'", argv[optind]);
-    tsr_conn_t *conn = NULL;
-    int exit_code = tsr_conn_open(cli, &tsr_cmd_agents_entry, 0, &conn);
-    if (exit_code != TSR_EXIT_OK)
-        return exit_code;
     Tessera__AgentsRequest body = TESSERA__AGENTS_REQUEST__INIT;
     Tessera__Envelope request = TESSERA__ENVELOPE__INIT;
     request.body_case = TESSERA__ENVELOPE__BODY_AGENTS_REQUEST;
     request.agents_request = &body;
     Tessera__Envelope *reply = NULL;
-    exit_code =
-        tsr_conn_call(conn, "agents", &request, TESSERA__ENVELOPE__BODY_AGENTS_REPLY, &reply);
+    exit_code = tsr_conn_call_once(cli, &tsr_cmd_agents_entry, &request,
+                                   TESSERA__ENVELOPE__BODY_AGENTS_REPLY, &reply);
     if (exit_code == TSR_EXIT_OK) {
         if (json) {
             char *document =
@@ -91,7 +70,6 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
             s_print_table(reply->agents_reply);
     }
     tsr_msg_destroy(&reply);
-    tsr_conn_destroy(&conn);
     return exit_code;
 }
 

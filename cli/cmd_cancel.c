@@ -7,39 +7,23 @@
 static int
 s_exec(const tsr_cli_t *cli, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    optind = 0;
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (option == 'h') {
-            tsr_cmd_print_help(&tsr_cmd_cancel_entry, stdout);
-            return TSR_EXIT_OK;
-        }
-        return tsr_cmd_usage_error(&tsr_cmd_cancel_entry, "unknown option '%s'",
-                                   tsr_cmd_bad_option(argv, optopt));
-    }
+    int exit_code;
+    if (!tsr_cmd_parse_flags(&tsr_cmd_cancel_entry, argc, argv, NULL, &exit_code))
+        return exit_code;
     if (argc - optind != 1)
         return tsr_cmd_usage_error(&tsr_cmd_cancel_entry, "needs exactly one RUN id");
     char *run_id = argv[optind];
-    tsr_conn_t *conn = NULL;
-    int exit_code = tsr_conn_open(cli, &tsr_cmd_cancel_entry, 0, &conn);
-    if (exit_code != TSR_EXIT_OK)
-        return exit_code;
     Tessera__CancelRun body = TESSERA__CANCEL_RUN__INIT;
     body.run_id = run_id;
     Tessera__Envelope request = TESSERA__ENVELOPE__INIT;
     request.body_case = TESSERA__ENVELOPE__BODY_CANCEL_RUN;
     request.cancel_run = &body;
     Tessera__Envelope *reply = NULL;
-    exit_code = tsr_conn_call(conn, "cancel", &request, TESSERA__ENVELOPE__BODY_OK, &reply);
+    exit_code = tsr_conn_call_once(cli, &tsr_cmd_cancel_entry, &request, TESSERA__ENVELOPE__BODY_OK,
+                                   &reply);
     if (exit_code == TSR_EXIT_OK)
         printf("run %s cancelled\n", run_id);
     tsr_msg_destroy(&reply);
-    tsr_conn_destroy(&conn);
     return exit_code;
 }
 

@@ -59,18 +59,14 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
     const char *run_id = argv[optind];
     if (!run_id[0])
         return tsr_cmd_usage_error(&tsr_cmd_results_entry, "RUN is empty");
-    tsr_conn_t *conn = NULL;
-    int exit_code = tsr_conn_open(cli, &tsr_cmd_results_entry, 0, &conn);
-    if (exit_code != TSR_EXIT_OK)
-        return exit_code;
     Tessera__StatusRequest body = TESSERA__STATUS_REQUEST__INIT;
     body.run_id = (char *)run_id;
     Tessera__Envelope request = TESSERA__ENVELOPE__INIT;
     request.body_case = TESSERA__ENVELOPE__BODY_STATUS_REQUEST;
     request.status_request = &body;
     Tessera__Envelope *reply = NULL;
-    exit_code =
-        tsr_conn_call(conn, "results", &request, TESSERA__ENVELOPE__BODY_STATUS_REPLY, &reply);
+    int exit_code = tsr_conn_call_once(cli, &tsr_cmd_results_entry, &request,
+                                       TESSERA__ENVELOPE__BODY_STATUS_REPLY, &reply);
     if (exit_code == TSR_EXIT_OK) {
         const Tessera__StatusReply *status = reply->status_reply;
         if (status->n_runs == 0 || !status->runs[0]->run_id ||
@@ -81,7 +77,6 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
             exit_code = tsr_recap_finish(&recap, status->runs[0], NULL, stdout);
     }
     tsr_msg_destroy(&reply);
-    tsr_conn_destroy(&conn);
     return exit_code;
 }
 

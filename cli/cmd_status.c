@@ -60,42 +60,21 @@ s_print_run(const Tessera__RunSummary *run)
 static int
 s_exec(const tsr_cli_t *cli, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     bool json = false;
-    optind = 0;
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (option == 'h') {
-            tsr_cmd_print_help(&tsr_cmd_status_entry, stdout);
-            return TSR_EXIT_OK;
-        }
-        if (option == 'j') {
-            json = true;
-            continue;
-        }
-        return tsr_cmd_usage_error(&tsr_cmd_status_entry, "unknown option '%s'",
-                                   tsr_cmd_bad_option(argv, optopt));
-    }
+    int exit_code;
+    if (!tsr_cmd_parse_flags(&tsr_cmd_status_entry, argc, argv, &json, &exit_code))
+        return exit_code;
     if (argc - optind > 1)
         return tsr_cmd_usage_error(&tsr_cmd_status_entry, "at most one RUN");
     char *run_id = optind < argc ? argv[optind] : "";
-    tsr_conn_t *conn = NULL;
-    int exit_code = tsr_conn_open(cli, &tsr_cmd_status_entry, 0, &conn);
-    if (exit_code != TSR_EXIT_OK)
-        return exit_code;
     Tessera__StatusRequest body = TESSERA__STATUS_REQUEST__INIT;
     body.run_id = run_id;
     Tessera__Envelope request = TESSERA__ENVELOPE__INIT;
     request.body_case = TESSERA__ENVELOPE__BODY_STATUS_REQUEST;
     request.status_request = &body;
     Tessera__Envelope *reply = NULL;
-    exit_code =
-        tsr_conn_call(conn, "status", &request, TESSERA__ENVELOPE__BODY_STATUS_REPLY, &reply);
+    exit_code = tsr_conn_call_once(cli, &tsr_cmd_status_entry, &request,
+                                   TESSERA__ENVELOPE__BODY_STATUS_REPLY, &reply);
     if (exit_code == TSR_EXIT_OK) {
         const Tessera__StatusReply *status = reply->status_reply;
         if (run_id[0] && status->n_runs == 0) {
@@ -117,7 +96,6 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
             s_print_runs(status);
     }
     tsr_msg_destroy(&reply);
-    tsr_conn_destroy(&conn);
     return exit_code;
 }
 

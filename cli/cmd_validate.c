@@ -7,28 +7,16 @@ static int
 s_exec(const tsr_cli_t *cli, int argc, char **argv)
 {
     (void)cli;
-    static const struct option options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    optind = 0;
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (option == 'h') {
-            tsr_cmd_print_help(&tsr_cmd_validate_entry, stdout);
-            return TSR_EXIT_OK;
-        }
-        return tsr_cmd_usage_error(&tsr_cmd_validate_entry, "unknown option '%s'",
-                                   tsr_cmd_bad_option(argv, optopt));
-    }
+    int exit_code;
+    if (!tsr_cmd_parse_flags(&tsr_cmd_validate_entry, argc, argv, NULL, &exit_code))
+        return exit_code;
     if (argc - optind > 1)
         return tsr_cmd_usage_error(&tsr_cmd_validate_entry, "at most one FILE");
     const char *path = optind < argc ? argv[optind] : "tessera.yml";
     tsr_spec_t *spec = tsr_spec_new();
     char *error = NULL;
     int rc = tsr_spec_load(spec, path, &error);
-    int exit_code = TSR_EXIT_OK;
+    exit_code = TSR_EXIT_OK;
     if (rc != TSR_OK) {
         fprintf(stderr, "%s\n", error ? error : tsr_strerror(rc));
         exit_code = TSR_EXIT_CONFIG;

@@ -1,4 +1,4 @@
-/*  tsr_cmd - usage printing and number parsing shared by the subcommands  */
+/*  tsr_cmd - usage printing, option and number parsing shared by the subcommands */
 #include "tsr_cmd.h"
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +27,42 @@ tsr_cmd_usage_error(const tsr_cmd_entry_t *entry, const char *format, ...)
     va_end(args);
     fprintf(stderr, "tessera %s: %s (see 'tessera %s --help')\n", entry->name, text, entry->name);
     return TSR_EXIT_CONFIG;
+}
+
+bool
+tsr_cmd_parse_flags(const tsr_cmd_entry_t *entry, int argc, char **argv, bool *json_out,
+                    int *exit_out)
+{
+    assert(entry);
+    assert(exit_out);
+    static const struct option help_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option json_options[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 0;
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, "h", json_out ? json_options : help_options, NULL)) !=
+           -1) {
+        if (option == 'h') {
+            tsr_cmd_print_help(entry, stdout);
+            *exit_out = TSR_EXIT_OK;
+            return false;
+        }
+        if (option == 'j') {
+            *json_out = true;
+            continue;
+        }
+        *exit_out =
+            tsr_cmd_usage_error(entry, "unknown option '%s'", tsr_cmd_bad_option(argv, optopt));
+        return false;
+    }
+    return true;
 }
 
 int

@@ -2,7 +2,7 @@
     One file per subcommand (cmd_run.c, cmd_status.c, ...) defines one
     tsr_cmd_entry_t; main.c lists them in cmd_table[] (tmux cmd-*.c). The
     global options are parsed by main.c into a tsr_cli_t the subcommands
-    borrow. Helpers here print usage and parse numbers. Main thread only.  */
+    borrow. Helpers here print usage and parse options and numbers. Main thread only.  */
 #ifndef TSR_CMD_H
 #define TSR_CMD_H
 
@@ -45,6 +45,14 @@ void tsr_cmd_print_help(const tsr_cmd_entry_t *entry, FILE *stream);
 //  returns TSR_EXIT_CONFIG so callers can `return tsr_cmd_usage_error(...)`.
 int tsr_cmd_usage_error(const tsr_cmd_entry_t *entry, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+
+//  Parse the options of a subcommand whose only options are --help and, when
+//  `json_out` is not NULL, --json (sets *json_out). Returns true when the
+//  subcommand goes on with its operands from argv[optind]; false when it is
+//  done, with *exit_out set: TSR_EXIT_OK after printing the help, or
+//  TSR_EXIT_CONFIG after printing a usage error.
+bool tsr_cmd_parse_flags(const tsr_cmd_entry_t *entry, int argc, char **argv, bool *json_out,
+                         int *exit_out);
 
 //  Parse a decimal integer in [0, max] (no sign, no trailing text).
 //  Returns TSR_OK or TSR_EINVAL; *value_out unchanged on error.

@@ -273,6 +273,20 @@ tsr_conn_call(tsr_conn_t *self, const char *what, Tessera__Envelope *request,
 }
 
 int
+tsr_conn_call_once(const tsr_cli_t *cli, const tsr_cmd_entry_t *entry, Tessera__Envelope *request,
+                   Tessera__Envelope__BodyCase expected, Tessera__Envelope **reply_out)
+{
+    assert(reply_out);
+    *reply_out = NULL;
+    tsr_conn_t *conn = NULL;
+    int exit_code = tsr_conn_open(cli, entry, 0, &conn);
+    if (exit_code == TSR_EXIT_OK)
+        exit_code = tsr_conn_call(conn, entry->name, request, expected, reply_out);
+    tsr_conn_destroy(&conn);
+    return exit_code;
+}
+
+int
 tsr_conn_check(tsr_conn_t *self)
 {
     assert(self);

@@ -58,6 +58,15 @@ int tsr_conn_fail(tsr_conn_t *self, const char *what, int rc);
 int tsr_conn_call(tsr_conn_t *self, const char *what, Tessera__Envelope *request,
                   Tessera__Envelope__BodyCase expected, Tessera__Envelope **reply_out);
 
+//  The whole of a one-shot subcommand's talk: connect to the remote
+//  coordinator for `entry` (tsr_conn_open, no embedded cluster), make one
+//  tsr_conn_call named after the command, disconnect. Returns TSR_EXIT_OK
+//  with *reply_out (tsr_msg_destroy it), or prints what failed and returns
+//  the exit code.
+int tsr_conn_call_once(const tsr_cli_t *cli, const tsr_cmd_entry_t *entry,
+                       Tessera__Envelope *request, Tessera__Envelope__BodyCase expected,
+                       Tessera__Envelope **reply_out);
+
 //  Embedded cluster only: TSR_OK while an agent may serve, else prints that
 //  no embedded agent started and returns TSR_ENOAGENT. Remote: TSR_OK.
 TSR_NODISCARD int tsr_conn_check(tsr_conn_t *self);

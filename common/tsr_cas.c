@@ -339,17 +339,10 @@ s_store_once(tsr_cas_t *self, const cas_key_t *key, uint64_t limit, cas_fill_fn 
         rc = s_index_in(self, txn, key, &totals);
         totals.content_bytes += size;
     }
-    if (rc != TSR_OK)
-        goto out;
-    rc = s_totals_put(self, txn, &totals);
-    if (rc != TSR_OK)
-        goto out;
-    rc = tsr_lmdb_error(mdb_txn_commit(txn));
-    txn = NULL; //  commit frees the transaction, even when it fails
+    if (rc == TSR_OK)
+        rc = s_totals_put(self, txn, &totals);
 out:
-    if (txn)
-        mdb_txn_abort(txn);
-    return rc;
+    return tsr_lmdb_txn_end(txn, rc);
 }
 
 //  Commit an unchanged totals record. LMDB reuses the pages a transaction
@@ -364,13 +357,7 @@ s_flush(tsr_cas_t *self)
         rc = s_totals_get(self, txn, &totals);
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
-    if (rc == TSR_OK) {
-        rc = tsr_lmdb_error(mdb_txn_commit(txn));
-        txn = NULL;
-    }
-    if (txn)
-        mdb_txn_abort(txn);
-    return rc;
+    return tsr_lmdb_txn_end(txn, rc);
 }
 
 //  The map is full: evict LRU blobs worth at least `size` bytes (and at least
@@ -394,9 +381,7 @@ s_make_room(tsr_cas_t *self, uint64_t size)
         rc = TSR_EFULL;
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
-    if (rc != TSR_OK)
-        goto out;
-    rc = tsr_lmdb_error(mdb_txn_commit(txn));
+    rc = tsr_lmdb_txn_end(txn, rc);
     txn = NULL;
     if (rc != TSR_OK)
         goto out;
@@ -458,12 +443,7 @@ s_touch_flush(tsr_cas_t *self)
     }
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
-    if (rc == TSR_OK) {
-        rc = tsr_lmdb_error(mdb_txn_commit(txn));
-        txn = NULL;
-    }
-    if (txn)
-        mdb_txn_abort(txn);
+    rc = tsr_lmdb_txn_end(txn, rc);
     if (rc == TSR_EFULL)
         tsr_log_debug("cas could not mark %zu blobs used: %s", self->touch_count, tsr_strerror(rc));
     else if (rc != TSR_OK)
@@ -501,13 +481,7 @@ s_remove(tsr_cas_t *self, const cas_key_t *key)
         rc = TSR_ENOTFOUND;
     if (rc == TSR_OK)
         rc = s_totals_put(self, txn, &totals);
-    if (rc == TSR_OK) {
-        rc = tsr_lmdb_error(mdb_txn_commit(txn));
-        txn = NULL;
-    }
-    if (txn)
-        mdb_txn_abort(txn);
-    return rc;
+    return tsr_lmdb_txn_end(txn, rc);
 }
 
 //  A stored blob failed verification: remove it, so a good copy can be put
@@ -587,9 +561,7 @@ tsr_cas_open(tsr_cas_t *self, const char *dir, size_t map_bytes)
         rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_CAS_LRU_DB, MDB_CREATE, &self->lru_dbi));
     if (rc == TSR_OK)
         rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_CAS_INFO_DB, MDB_CREATE, &self->info_dbi));
-    if (rc != TSR_OK)
-        goto out;
-    rc = tsr_lmdb_error(mdb_txn_commit(txn));
+    rc = tsr_lmdb_txn_end(txn, rc);
     txn = NULL;
     if (rc != TSR_OK)
         goto out;

@@ -1,4 +1,4 @@
-/*  tsr_lmdb - LMDB error translation and transaction start                 */
+/*  tsr_lmdb - LMDB error translation, transaction start and end            */
 #include "tsr_lmdb.h"
 
 int
@@ -24,4 +24,16 @@ tsr_lmdb_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn_out)
             rc = mdb_txn_begin(env, NULL, flags, txn_out);
     }
     return tsr_lmdb_error(rc);
+}
+
+int
+tsr_lmdb_txn_end(MDB_txn *txn, int rc)
+{
+    if (!txn)
+        return rc;
+    if (rc != TSR_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return tsr_lmdb_error(mdb_txn_commit(txn)); //  frees the transaction, even when it fails
 }

@@ -524,6 +524,19 @@ out:
     return rc;
 }
 
+//  Parse a document whose loading returned `rc`, hand out its error text and
+//  free it: the end of tsr_spec_load and tsr_spec_parse
+static int
+s_parse_loaded(tsr_spec_t *self, tsr_yaml_t *yaml, int rc, char **error_out)
+{
+    if (rc == TSR_OK)
+        rc = s_parse(self, yaml);
+    if (error_out)
+        *error_out = tsr_yaml_take_error(yaml);
+    tsr_yaml_clear(yaml);
+    return rc;
+}
+
 int
 tsr_spec_load(tsr_spec_t *self, const char *path, char **error_out)
 {
@@ -531,12 +544,7 @@ tsr_spec_load(tsr_spec_t *self, const char *path, char **error_out)
     assert(path);
     tsr_yaml_t yaml = {0};
     int rc = tsr_yaml_load_file(&yaml, path);
-    if (rc == TSR_OK)
-        rc = s_parse(self, &yaml);
-    if (error_out)
-        *error_out = tsr_yaml_take_error(&yaml);
-    tsr_yaml_clear(&yaml);
-    return rc;
+    return s_parse_loaded(self, &yaml, rc, error_out);
 }
 
 int
@@ -546,12 +554,7 @@ tsr_spec_parse(tsr_spec_t *self, const char *name, const char *text, size_t size
     assert(name);
     tsr_yaml_t yaml = {0};
     int rc = tsr_yaml_load(&yaml, name, text, size);
-    if (rc == TSR_OK)
-        rc = s_parse(self, &yaml);
-    if (error_out)
-        *error_out = tsr_yaml_take_error(&yaml);
-    tsr_yaml_clear(&yaml);
-    return rc;
+    return s_parse_loaded(self, &yaml, rc, error_out);
 }
 
 int

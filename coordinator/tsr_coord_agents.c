@@ -5,7 +5,6 @@
     Heartbeat, Assign, Cancel and Drain. Loop thread of the coordinator.    */
 #include "tsr_coord_internal.h"
 #include "tsr_report.h"
-#include "tsr_dispatch.h"
 #include "tsr_planner.h"
 #include <inttypes.h>
 #include <string.h>
@@ -15,14 +14,6 @@ s_string_free(void **item_p)
 {
     free(*item_p);
     *item_p = NULL;
-}
-
-static unsigned
-s_state(const tsr_registry_agent_t *agent)
-{
-    if (!agent)
-        return TSR_PEER_NEW;
-    return tsr_registry_agent_is_draining(agent) ? TSR_PEER_DRAINING : TSR_PEER_READY;
 }
 
 //  Send a message that is not a reply (req_id 0) to an agent
@@ -148,20 +139,6 @@ s_on_bye(void *server, void *peer, const Tessera__Envelope *env)
     return TSR_OK;
 }
 
-static int
-s_on_blob_query(void *server, void *peer, const Tessera__Envelope *env)
-{
-    (void)server;
-    return tsr_coord_blobs_query((tsr_coord_request_t *)peer, env->blob_query);
-}
-
-static int
-s_on_blob_get(void *server, void *peer, const Tessera__Envelope *env)
-{
-    (void)server;
-    return tsr_coord_blobs_get((tsr_coord_request_t *)peer, env->blob_get);
-}
-
 #define TSR_WELCOMED (TSR_PEER_READY | TSR_PEER_DRAINING)
 
 static const tsr_dispatch_row_t s_agent_rows[] = {
@@ -170,70 +147,53 @@ static const tsr_dispatch_row_t s_agent_rows[] = {
     {TESSERA__ENVELOPE__BODY_PROGRESS, TSR_WELCOMED, s_on_progress},
     {TESSERA__ENVELOPE__BODY_RESULT, TSR_WELCOMED, s_on_result},
     {TESSERA__ENVELOPE__BODY_BYE, TSR_WELCOMED, s_on_bye},
-    {TESSERA__ENVELOPE__BODY_BLOB_QUERY, TSR_WELCOMED, s_on_blob_query},
-    {TESSERA__ENVELOPE__BODY_BLOB_GET, TSR_WELCOMED, s_on_blob_get},
+    {TESSERA__ENVELOPE__BODY_BLOB_QUERY, TSR_WELCOMED, tsr_coord_blobs_on_query},
+    {TESSERA__ENVELOPE__BODY_BLOB_GET, TSR_WELCOMED, tsr_coord_blobs_on_get},
 };
 
 //  ---------------------------------------------------------------- reader
 
-static void
-s_handle_one(tsr_coordinator_t *self)
+//  The sender's record and state; any message pushes its liveness expiry
+static unsigned
+s_admit(tsr_coordinator_t *self, tsr_coord_request_t *request)
 {
-    zframe_t *routing_id = NULL;
-    char *key = NULL;
-    Tessera__Envelope *env = NULL;
-    int rc = tsr_msg_recv(self->agents, &routing_id, &key, &env);
-    tsr_coord_request_t request = {
-        .coordinator = self, .socket = self->agents, .routing_id = routing_id, .key = key};
-    if (!routing_id || !key) {
-        tsr_log_warn("dropping a message without routing id or ZAP identity on the agents "
-                     "endpoint");
-        goto out;
-    }
-    request.agent = tsr_registry_lookup(self->registry, key);
-    char short_id[9];
-    snprintf(short_id, sizeof short_id, "%.8s", key);
-    if (rc != TSR_OK) {
-        tsr_log_warn("bad message from agent=%s: %s", short_id, tsr_strerror(rc));
-        tsr_coord_reply_error(&request, rc, NULL);
-        goto out;
-    }
-    request.req_id = env->req_id;
-    if (request.agent)
-        tsr_registry_touch(self->registry, request.agent, routing_id, tsr_coord_now_mono());
-    tsr_log_debug("%s from agent=%s", tsr_msg_name(env->body_case), short_id);
-    rc = tsr_dispatch(s_agent_rows, TSR_DISPATCH_ROWS(s_agent_rows), s_state(request.agent), self,
-                      &request, env);
-    if (rc == TSR_ESTATE && !request.agent && env->body_case == TESSERA__ENVELOPE__BODY_RESULT)
-        //  An agent we forgot (its leases expired): whatever it ran is not current
-        tsr_log_info("ignoring result of attempt=%" PRIu64 " from unknown agent=%s: lease not "
-                     "current; asking for Hello",
-                     env->result->attempt_id, short_id);
-    else if (rc == TSR_ESTATE && !request.agent)
-        //  Usually after our restart: the agent answers with Hello
-        tsr_log_info("%s from unknown agent=%s: asking for Hello", tsr_msg_name(env->body_case),
-                     short_id);
-    else if (rc != TSR_OK)
-        tsr_log_warn("refused %s from agent=%s: %s", tsr_msg_name(env->body_case), short_id,
-                     tsr_strerror(rc));
-    if (rc != TSR_OK && !request.replied)
-        tsr_coord_reply_error(&request, rc, request.error_text);
-out:
-    tsr_msg_destroy(&env);
-    zstr_free(&key);
-    zframe_destroy(&routing_id);
+    request->agent = tsr_registry_lookup(self->registry, request->key);
+    if (!request->agent)
+        return TSR_PEER_NEW;
+    tsr_registry_touch(self->registry, request->agent, request->routing_id, tsr_coord_now_mono());
+    return tsr_registry_agent_is_draining(request->agent) ? TSR_PEER_DRAINING : TSR_PEER_READY;
 }
+
+static void
+s_failed(const tsr_coord_request_t *request, const Tessera__Envelope *env, int rc)
+{
+    if (rc == TSR_ESTATE && !request->agent && env->body_case == TESSERA__ENVELOPE__BODY_RESULT)
+        //  An agent we forgot (its leases expired): whatever it ran is not current
+        tsr_log_info("ignoring result of attempt=%" PRIu64 " from unknown agent=%.8s: lease not "
+                     "current; asking for Hello",
+                     env->result->attempt_id, request->key);
+    else if (rc == TSR_ESTATE && !request->agent)
+        //  Usually after our restart: the agent answers with Hello
+        tsr_log_info("%s from unknown agent=%.8s: asking for Hello", tsr_msg_name(env->body_case),
+                     request->key);
+    else
+        tsr_log_warn("refused %s from agent=%.8s: %s", tsr_msg_name(env->body_case), request->key,
+                     tsr_strerror(rc));
+}
+
+static const tsr_coord_channel_t s_agent_channel = {
+    .peer = "agent",
+    .rows = s_agent_rows,
+    .row_count = TSR_DISPATCH_ROWS(s_agent_rows),
+    .admit = s_admit,
+    .failed = s_failed,
+};
 
 int
 tsr_coord_agents_readable(zloop_t *loop, zsock_t *socket, void *arg)
 {
     (void)loop;
-    tsr_coordinator_t *self = (tsr_coordinator_t *)arg;
-    //  A batch per wake-up, then one save for all of it
-    for (int count = 0; count < TSR_COORD_BATCH && (zsock_events(socket) & ZMQ_POLLIN); count++)
-        s_handle_one(self);
-    tsr_coord_after(self);
-    return 0;
+    return tsr_coord_channel_read((tsr_coordinator_t *)arg, socket, &s_agent_channel);
 }
 
 //  ---------------------------------------------------------------- sending

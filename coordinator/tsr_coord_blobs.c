@@ -51,9 +51,11 @@ tsr_coord_blobs_sweep(tsr_coordinator_t *self, uint64_t now_mono_ms)
 }
 
 int
-tsr_coord_blobs_query(tsr_coord_request_t *request, const Tessera__BlobQuery *query)
+tsr_coord_blobs_on_query(void *server, void *peer, const Tessera__Envelope *env)
 {
-    tsr_coordinator_t *self = request->coordinator;
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__BlobQuery *query = env->blob_query;
     if (query->n_digests > TSR_COORD_QUERY_MAX) {
         tsr_coord_set_error(request, "at most %d digests per query", TSR_COORD_QUERY_MAX);
         return TSR_ETOOBIG;
@@ -83,9 +85,11 @@ out:
 }
 
 int
-tsr_coord_blobs_get(tsr_coord_request_t *request, const Tessera__BlobGet *get)
+tsr_coord_blobs_on_get(void *server, void *peer, const Tessera__Envelope *env)
 {
-    tsr_coordinator_t *self = request->coordinator;
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__BlobGet *get = env->blob_get;
     tsr_digest_t digest;
     if (tsr_msg_digest_get(get->digest, &digest) != TSR_OK) {
         tsr_coord_set_error(request, "malformed digest");
@@ -135,9 +139,11 @@ s_ack(tsr_coord_request_t *request, Tessera__Digest *digest, uint64_t offset, bo
 }
 
 int
-tsr_coord_blobs_chunk(tsr_coord_request_t *request, const Tessera__BlobChunk *chunk)
+tsr_coord_blobs_on_chunk(void *server, void *peer, const Tessera__Envelope *env)
 {
-    tsr_coordinator_t *self = request->coordinator;
+    tsr_coordinator_t *self = (tsr_coordinator_t *)server;
+    tsr_coord_request_t *request = (tsr_coord_request_t *)peer;
+    const Tessera__BlobChunk *chunk = env->blob_chunk;
     tsr_digest_t digest;
     if (tsr_msg_digest_get(chunk->digest, &digest) != TSR_OK) {
         tsr_coord_set_error(request, "malformed digest");

@@ -4,7 +4,6 @@
     with the requester's routing id until its run has news or wait_ms passes.
     Loop thread of the coordinator.                                          */
 #include "tsr_coord_internal.h"
-#include "tsr_dispatch.h"
 #include "tsr_tree.h"
 #include <inttypes.h>
 #include <string.h>
@@ -358,32 +357,11 @@ s_on_cancel(void *server, void *peer, const Tessera__Envelope *env)
     return rc;
 }
 
-static int
-s_on_blob_query(void *server, void *peer, const Tessera__Envelope *env)
-{
-    (void)server;
-    return tsr_coord_blobs_query((tsr_coord_request_t *)peer, env->blob_query);
-}
-
-static int
-s_on_blob_chunk(void *server, void *peer, const Tessera__Envelope *env)
-{
-    (void)server;
-    return tsr_coord_blobs_chunk((tsr_coord_request_t *)peer, env->blob_chunk);
-}
-
-static int
-s_on_blob_get(void *server, void *peer, const Tessera__Envelope *env)
-{
-    (void)server;
-    return tsr_coord_blobs_get((tsr_coord_request_t *)peer, env->blob_get);
-}
-
 //  Clients have no session: every request is legal from any authenticated client
 static const tsr_dispatch_row_t s_client_rows[] = {
-    {TESSERA__ENVELOPE__BODY_BLOB_QUERY, TSR_PEER_ANY, s_on_blob_query},
-    {TESSERA__ENVELOPE__BODY_BLOB_CHUNK, TSR_PEER_ANY, s_on_blob_chunk},
-    {TESSERA__ENVELOPE__BODY_BLOB_GET, TSR_PEER_ANY, s_on_blob_get},
+    {TESSERA__ENVELOPE__BODY_BLOB_QUERY, TSR_PEER_ANY, tsr_coord_blobs_on_query},
+    {TESSERA__ENVELOPE__BODY_BLOB_CHUNK, TSR_PEER_ANY, tsr_coord_blobs_on_chunk},
+    {TESSERA__ENVELOPE__BODY_BLOB_GET, TSR_PEER_ANY, tsr_coord_blobs_on_get},
     {TESSERA__ENVELOPE__BODY_SUBMIT, TSR_PEER_ANY, s_on_submit},
     {TESSERA__ENVELOPE__BODY_WATCH, TSR_PEER_ANY, s_on_watch},
     {TESSERA__ENVELOPE__BODY_STATUS_REQUEST, TSR_PEER_ANY, s_on_status},
@@ -394,48 +372,33 @@ static const tsr_dispatch_row_t s_client_rows[] = {
 
 //  ---------------------------------------------------------------- reader
 
-static void
-s_handle_one(tsr_coordinator_t *self)
+//  No session: every authenticated client is READY
+static unsigned
+s_admit(tsr_coordinator_t *self, tsr_coord_request_t *request)
 {
-    zframe_t *routing_id = NULL;
-    char *key = NULL;
-    Tessera__Envelope *env = NULL;
-    int rc = tsr_msg_recv(self->clients, &routing_id, &key, &env);
-    tsr_coord_request_t request = {
-        .coordinator = self, .socket = self->clients, .routing_id = routing_id, .key = key};
-    if (!routing_id || !key) {
-        tsr_log_warn("dropping a message without routing id or ZAP identity on the clients "
-                     "endpoint");
-        goto out;
-    }
-    if (rc != TSR_OK) {
-        tsr_log_warn("bad message from client=%.8s: %s", key, tsr_strerror(rc));
-        tsr_coord_reply_error(&request, rc, NULL);
-        goto out;
-    }
-    request.req_id = env->req_id;
-    tsr_log_debug("%s from client=%.8s", tsr_msg_name(env->body_case), key);
-    rc = tsr_dispatch(s_client_rows, TSR_DISPATCH_ROWS(s_client_rows), TSR_PEER_READY, self,
-                      &request, env);
-    if (rc != TSR_OK) {
-        tsr_log_debug("request %s from client=%.8s failed: %s %s", tsr_msg_name(env->body_case),
-                      key, tsr_strerror(rc), request.error_text);
-        if (!request.replied)
-            tsr_coord_reply_error(&request, rc, request.error_text);
-    }
-out:
-    tsr_msg_destroy(&env);
-    zstr_free(&key);
-    zframe_destroy(&routing_id);
+    (void)self;
+    (void)request;
+    return TSR_PEER_READY;
 }
+
+static void
+s_failed(const tsr_coord_request_t *request, const Tessera__Envelope *env, int rc)
+{
+    tsr_log_debug("request %s from client=%.8s failed: %s %s", tsr_msg_name(env->body_case),
+                  request->key, tsr_strerror(rc), request->error_text);
+}
+
+static const tsr_coord_channel_t s_client_channel = {
+    .peer = "client",
+    .rows = s_client_rows,
+    .row_count = TSR_DISPATCH_ROWS(s_client_rows),
+    .admit = s_admit,
+    .failed = s_failed,
+};
 
 int
 tsr_coord_clients_readable(zloop_t *loop, zsock_t *socket, void *arg)
 {
     (void)loop;
-    tsr_coordinator_t *self = (tsr_coordinator_t *)arg;
-    for (int count = 0; count < TSR_COORD_BATCH && (zsock_events(socket) & ZMQ_POLLIN); count++)
-        s_handle_one(self);
-    tsr_coord_after(self);
-    return 0;
+    return tsr_coord_channel_read((tsr_coordinator_t *)arg, socket, &s_client_channel);
 }

@@ -11,6 +11,7 @@
 #include "tsr_config.h"
 #include "tsr_handshake.h"
 #include "tsr_coordinator.h"
+#include "tsr_dispatch.h"
 #include "tsr_history.h"
 #include "tsr_listings.h"
 #include "tsr_msg.h"
@@ -89,6 +90,25 @@ void tsr_coord_set_error(tsr_coord_request_t *request, const char *format, ...)
 //  cancels, save changed runs, answer parked watches.
 void tsr_coord_after(tsr_coordinator_t *self);
 
+//  ---- the reader both channels share (tsr_coord_channel.c)
+//  What differs between the agent and the client channel.
+typedef struct {
+    const char *peer;               //  the sender's log key: "agent" or "client"
+    const tsr_dispatch_row_t *rows; //  the channel's dispatch table
+    size_t row_count;               //  rows in it
+    //  For each decoded message, before dispatch: find the sender's record
+    //  (request->agent) and return its tsr_peer_state_t bit
+    unsigned (*admit)(tsr_coordinator_t *self, tsr_coord_request_t *request);
+    //  Log a request that was refused or failed with `rc` (its Error reply follows)
+    void (*failed)(const tsr_coord_request_t *request, const Tessera__Envelope *env, int rc);
+} tsr_coord_channel_t;
+
+//  Body of a channel's zloop reader: handle up to TSR_COORD_BATCH messages
+//  waiting on `socket`, each dispatched through `channel` and answered with an
+//  Error when it fails, then tsr_coord_after. Returns 0 (keep reading).
+int tsr_coord_channel_read(tsr_coordinator_t *self, zsock_t *socket,
+                           const tsr_coord_channel_t *channel);
+
 //  ---- agent channel (tsr_coord_agents.c)
 //  zloop reader of the agents ROUTER.
 int tsr_coord_agents_readable(zloop_t *loop, zsock_t *socket, void *arg);
@@ -109,9 +129,10 @@ void tsr_coord_clients_flush_watches(tsr_coordinator_t *self);
 void tsr_coord_clients_drop_watches(tsr_coordinator_t *self);
 
 //  ---- blob service of both channels (tsr_coord_blobs.c)
-int tsr_coord_blobs_query(tsr_coord_request_t *request, const Tessera__BlobQuery *query);
-int tsr_coord_blobs_get(tsr_coord_request_t *request, const Tessera__BlobGet *get);
-int tsr_coord_blobs_chunk(tsr_coord_request_t *request, const Tessera__BlobChunk *chunk);
+//  Dispatch handlers (`peer` is the tsr_coord_request_t) for the rows of both tables.
+int tsr_coord_blobs_on_query(void *server, void *peer, const Tessera__Envelope *env);
+int tsr_coord_blobs_on_get(void *server, void *peer, const Tessera__Envelope *env);
+int tsr_coord_blobs_on_chunk(void *server, void *peer, const Tessera__Envelope *env);
 //  A new table for uploads in progress, and dropping the idle ones.
 zhashx_t *tsr_coord_blobs_uploads_new(void);
 void tsr_coord_blobs_sweep(tsr_coordinator_t *self, uint64_t now_mono_ms);

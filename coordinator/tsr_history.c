@@ -340,11 +340,7 @@ tsr_history_open(tsr_history_t *self)
     if (rc != TSR_OK)
         return rc;
     rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_HISTORY_DB, MDB_CREATE, &self->dbi));
-    if (rc != TSR_OK) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    rc = tsr_lmdb_error(mdb_txn_commit(txn));
+    rc = tsr_lmdb_txn_end(txn, rc);
     if (rc == TSR_OK)
         self->opened = true;
     return rc;

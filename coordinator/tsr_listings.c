@@ -36,10 +36,7 @@ tsr_listings_open(tsr_listings_t *self)
     if (rc != TSR_OK)
         return TSR_ESTORE;
     rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_LISTINGS_DB, MDB_CREATE, &self->dbi));
-    if (rc == TSR_OK)
-        rc = tsr_lmdb_error(mdb_txn_commit(txn));
-    else
-        mdb_txn_abort(txn);
+    rc = tsr_lmdb_txn_end(txn, rc);
     self->opened = rc == TSR_OK;
     return rc == TSR_OK ? TSR_OK : TSR_ESTORE;
 }
@@ -111,10 +108,7 @@ s_write(tsr_listings_t *self, const tsr_digest_t *key, const Tessera__StoredList
         MDB_val key_val = {.mv_size = sizeof key->hash, .mv_data = (void *)key->hash};
         MDB_val value = {.mv_size = size, .mv_data = buffer};
         rc = tsr_lmdb_error(mdb_put(txn, self->dbi, &key_val, &value, 0));
-        if (rc == TSR_OK)
-            rc = tsr_lmdb_error(mdb_txn_commit(txn));
-        else
-            mdb_txn_abort(txn);
+        rc = tsr_lmdb_txn_end(txn, rc);
     }
     free(buffer);
     return rc;
@@ -195,10 +189,7 @@ tsr_listings_prune(tsr_listings_t *self, uint64_t cutoff_ms, size_t *removed_out
     }
     if (cursor)
         mdb_cursor_close(cursor);
-    if (rc == TSR_OK)
-        rc = tsr_lmdb_error(mdb_txn_commit(txn));
-    else
-        mdb_txn_abort(txn);
+    rc = tsr_lmdb_txn_end(txn, rc);
     if (removed_out)
         *removed_out = rc == TSR_OK ? removed : 0;
     return rc;

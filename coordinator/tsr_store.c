@@ -41,10 +41,7 @@ tsr_store_open(tsr_store_t *self, MDB_env *env)
     if (rc != TSR_OK)
         return rc;
     rc = tsr_lmdb_error(mdb_dbi_open(txn, TSR_STORE_DB, MDB_CREATE, &self->dbi));
-    if (rc == TSR_OK)
-        rc = tsr_lmdb_error(mdb_txn_commit(txn));
-    else
-        mdb_txn_abort(txn);
+    rc = tsr_lmdb_txn_end(txn, rc);
     if (rc != TSR_OK) {
         tsr_log_error("cannot open the run store: %s", tsr_strerror(rc));
         return TSR_ESTORE;
@@ -389,11 +386,7 @@ tsr_store_save(tsr_store_t *self, zlistx_t *runs, zlistx_t *deleted, uint64_t ne
         rc = s_put(txn, self->dbi, TSR_STORE_META_KEY, &value);
         free(value.mv_data);
     }
-    if (rc != TSR_OK) {
-        mdb_txn_abort(txn);
-        return rc == TSR_EFULL ? rc : TSR_ESTORE;
-    }
-    rc = tsr_lmdb_error(mdb_txn_commit(txn));
+    rc = tsr_lmdb_txn_end(txn, rc);
     if (rc == TSR_OK) //  the environment commits without syncing (a cache): runs must last
         rc = tsr_lmdb_error(mdb_env_sync(self->env, 1));
     return rc == TSR_OK || rc == TSR_EFULL ? rc : TSR_ESTORE;

@@ -176,8 +176,11 @@ tsr_testplan_auto_split(double work_ms, double error_ms, double startup_ms, uint
 
 //  Estimate every test: its history, else its group's known mean, else the
 //  suite's, else the default. Returns the sum, ms; *error_ms_out (may be
-//  NULL) gets the expected error of that sum, ms (independent errors of
-//  TSR_TESTPLAN_KNOWN_ERROR or TSR_TESTPLAN_UNKNOWN_ERROR per test).
+//  NULL) gets the expected error of that sum, ms: independent errors of
+//  TSR_TESTPLAN_KNOWN_ERROR per known test and TSR_TESTPLAN_UNKNOWN_ERROR
+//  per test estimated from its group; tests estimated from the suite share
+//  one error per group (a file of slow tests is slow as a whole: with no
+//  history the error is the groups', not the tests').
 static double
 s_estimate(tsr_testplan_t *self, double default_ms, double *error_ms_out)
 {
@@ -196,19 +199,30 @@ s_estimate(tsr_testplan_t *self, double default_ms, double *error_ms_out)
     }
     double suite_mean_ms = suite_known ? suite_sum_ms / (double)suite_known : default_ms;
     double total_ms = 0, variance = 0;
+    //  Per group: the estimates taken from the suite (their error is shared)
+    double *group_guess_ms = s_alloc(self->group_count, sizeof *group_guess_ms);
     for (size_t position = 0; position < self->test_count; position++) {
         plan_test_t *test = &self->tests[position];
-        if (test->known)
+        double error_ms;
+        if (test->known) {
             test->estimate_ms = test->history_ms;
-        else if (group_known[test->group])
+            error_ms = test->estimate_ms * TSR_TESTPLAN_KNOWN_ERROR;
+        } else if (group_known[test->group]) {
             test->estimate_ms = group_sum_ms[test->group] / (double)group_known[test->group];
-        else
+            error_ms = test->estimate_ms * TSR_TESTPLAN_UNKNOWN_ERROR;
+        } else {
             test->estimate_ms = suite_mean_ms;
+            group_guess_ms[test->group] += test->estimate_ms;
+            error_ms = 0;
+        }
         total_ms += test->estimate_ms;
-        double error_ms = test->estimate_ms *
-                          (test->known ? TSR_TESTPLAN_KNOWN_ERROR : TSR_TESTPLAN_UNKNOWN_ERROR);
         variance += error_ms * error_ms;
     }
+    for (size_t group = 0; group < self->group_count; group++) {
+        double error_ms = group_guess_ms[group] * TSR_TESTPLAN_UNKNOWN_ERROR;
+        variance += error_ms * error_ms;
+    }
+    free(group_guess_ms);
     free(group_sum_ms);
     free(group_known);
     if (error_ms_out)

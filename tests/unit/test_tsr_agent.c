@@ -17,11 +17,12 @@
 #include "tsr_keys.h"
 #include "tsr_msg.h"
 #include "tsr_tree.h"
+#include "tsr_testdir.h"
 
 #define S_WAIT_MS 15000
 
 typedef struct {
-    char root[256];         //  temp dir
+    char *root;             //  owned scratch directory (tsr_testdir)
     char path[400];         //  scratch
     char ready_path[300];   //  the agent's ready file
     zsock_t *router;        //  the fake coordinator
@@ -52,11 +53,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->root, sizeof fixture->root, "%s/agent-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->root));
+    fixture->root = tsr_testdir_new("agent");
     snprintf(fixture->coord_key, sizeof fixture->coord_key, "%s/coordinator", fixture->root);
     snprintf(fixture->coord_pub, sizeof fixture->coord_pub, "%s.pub", fixture->coord_key);
     snprintf(fixture->agent_key, sizeof fixture->agent_key, "%s/agent", fixture->root);
@@ -112,9 +109,7 @@ s_teardown(void **state)
     zframe_destroy(&fixture->peer);
     zsock_destroy(&fixture->router);
     tsr_cas_destroy(&fixture->source);
-    char *command = zsys_sprintf("rm -rf '%s'", fixture->root);
-    assert_int_equal(system(command), 0);
-    free(command);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }
@@ -264,6 +259,43 @@ s_file_exists(const char *path)
     return stat(path, &info) == 0;
 }
 
+//  Wait for the Progress of the attempt just assigned: it started
+static void
+s_expect_progress(fixture_t *fixture)
+{
+    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
+    assert_non_null(progress);
+    tsr_msg_destroy(&progress);
+}
+
+static void
+s_cancel(fixture_t *fixture, uint64_t attempt_id)
+{
+    Tessera__Cancel cancel = TESSERA__CANCEL__INIT;
+    cancel.n_attempt_ids = 1;
+    cancel.attempt_ids = &attempt_id;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    s_send(fixture, &env);
+}
+
+//  Heartbeats soon show no running attempt (every slot free)
+static void
+s_expect_idle(fixture_t *fixture)
+{
+    int64_t deadline_ms = zclock_mono() + S_WAIT_MS;
+    bool idle = false;
+    while (!idle && zclock_mono() < deadline_ms) {
+        Tessera__Envelope *heartbeat =
+            s_expect(fixture, TESSERA__ENVELOPE__BODY_HEARTBEAT, S_WAIT_MS);
+        assert_non_null(heartbeat);
+        idle = heartbeat->heartbeat->n_running == 0;
+        tsr_msg_destroy(&heartbeat);
+    }
+    assert_true(idle);
+}
+
 static void
 test_agent_runs_assigned_shard_in_materialised_workspace(void **state)
 {
@@ -342,28 +374,10 @@ test_agent_cancel_kills_without_result(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     s_start_agent(fixture);
     s_assign(fixture, 31, "exec sleep 30", 1);
-    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
-    assert_non_null(progress);
-    tsr_msg_destroy(&progress);
-    uint64_t ids[] = {31};
-    Tessera__Cancel cancel = TESSERA__CANCEL__INIT;
-    cancel.n_attempt_ids = 1;
-    cancel.attempt_ids = ids;
-    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
-    env.body_case = TESSERA__ENVELOPE__BODY_CANCEL;
-    env.cancel = &cancel;
-    s_send(fixture, &env);
+    s_expect_progress(fixture);
+    s_cancel(fixture, 31);
     //  Heartbeats soon show no running attempt and every slot free; no Result
-    int64_t deadline_ms = zclock_mono() + S_WAIT_MS;
-    bool idle = false;
-    while (!idle && zclock_mono() < deadline_ms) {
-        Tessera__Envelope *heartbeat =
-            s_expect(fixture, TESSERA__ENVELOPE__BODY_HEARTBEAT, S_WAIT_MS);
-        assert_non_null(heartbeat);
-        idle = heartbeat->heartbeat->n_running == 0;
-        tsr_msg_destroy(&heartbeat);
-    }
-    assert_true(idle);
+    s_expect_idle(fixture);
     assert_null(s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, 300));
 }
 
@@ -373,9 +387,7 @@ test_agent_says_hello_again_on_estate_and_reports_in_flight(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     s_start_agent(fixture);
     s_assign(fixture, 41, "exec sleep 30", 1);
-    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
-    assert_non_null(progress);
-    tsr_msg_destroy(&progress);
+    s_expect_progress(fixture);
     Tessera__Error error = TESSERA__ERROR__INIT;
     error.code = TSR_ESTATE;
     error.text = "who are you";
@@ -391,16 +403,7 @@ test_agent_says_hello_again_on_estate_and_reports_in_flight(void **state)
     //  The coordinator no longer wants it: Welcome.cancel kills it
     uint64_t cancel[] = {41};
     s_welcome(fixture, cancel, 1);
-    int64_t deadline_ms = zclock_mono() + S_WAIT_MS;
-    bool idle = false;
-    while (!idle && zclock_mono() < deadline_ms) {
-        Tessera__Envelope *heartbeat =
-            s_expect(fixture, TESSERA__ENVELOPE__BODY_HEARTBEAT, S_WAIT_MS);
-        assert_non_null(heartbeat);
-        idle = heartbeat->heartbeat->n_running == 0;
-        tsr_msg_destroy(&heartbeat);
-    }
-    assert_true(idle);
+    s_expect_idle(fixture);
 }
 
 static void
@@ -448,9 +451,7 @@ test_agent_term_hands_back_unfinished_work_with_bye(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     s_start_agent(fixture);
     s_assign(fixture, 51, "exec sleep 30", 1);
-    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
-    assert_non_null(progress);
-    tsr_msg_destroy(&progress);
+    s_expect_progress(fixture);
     zstr_send(fixture->agent, "$TERM");
     Tessera__Envelope *bye = s_expect(fixture, TESSERA__ENVELOPE__BODY_BYE, S_WAIT_MS);
     assert_non_null(bye);
@@ -466,9 +467,7 @@ test_agent_term_lets_running_work_finish(void **state)
     fixture->opts.drain_grace_ms = 10000;
     s_start_agent(fixture);
     s_assign(fixture, 61, "sleep 0.3; echo done", 1);
-    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
-    assert_non_null(progress);
-    tsr_msg_destroy(&progress);
+    s_expect_progress(fixture);
     zstr_send(fixture->agent, "$TERM");
     Tessera__Envelope *result = s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, S_WAIT_MS);
     assert_non_null(result);
@@ -641,27 +640,9 @@ test_agent_cancel_stops_a_framework_attempt(void **state)
     s_start_agent(fixture);
     const char *const ids[] = {"tests/test_demo.py::test_hang", NULL};
     s_assign_pytest(fixture, 91, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 0);
-    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
-    assert_non_null(progress);
-    tsr_msg_destroy(&progress);
-    uint64_t cancel_ids[] = {91};
-    Tessera__Cancel cancel = TESSERA__CANCEL__INIT;
-    cancel.n_attempt_ids = 1;
-    cancel.attempt_ids = cancel_ids;
-    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
-    env.body_case = TESSERA__ENVELOPE__BODY_CANCEL;
-    env.cancel = &cancel;
-    s_send(fixture, &env);
-    int64_t deadline_ms = zclock_mono() + S_WAIT_MS;
-    bool idle = false;
-    while (!idle && zclock_mono() < deadline_ms) {
-        Tessera__Envelope *heartbeat =
-            s_expect(fixture, TESSERA__ENVELOPE__BODY_HEARTBEAT, S_WAIT_MS);
-        assert_non_null(heartbeat);
-        idle = heartbeat->heartbeat->n_running == 0;
-        tsr_msg_destroy(&heartbeat);
-    }
-    assert_true(idle);
+    s_expect_progress(fixture);
+    s_cancel(fixture, 91);
+    s_expect_idle(fixture);
     assert_null(s_expect(fixture, TESSERA__ENVELOPE__BODY_RESULT, 300));
     snprintf(fixture->path, sizeof fixture->path, "%s/work/91", fixture->data_dir);
     assert_false(s_file_exists(fixture->path));
@@ -678,9 +659,7 @@ test_agent_term_hands_back_a_framework_attempt(void **state)
     s_start_agent(fixture);
     const char *const ids[] = {"tests/test_demo.py::test_hang", NULL};
     s_assign_pytest(fixture, 95, &suite, TESSERA__ASSIGN__KIND__RUN, ids, 0);
-    Tessera__Envelope *progress = s_expect(fixture, TESSERA__ENVELOPE__BODY_PROGRESS, S_WAIT_MS);
-    assert_non_null(progress);
-    tsr_msg_destroy(&progress);
+    s_expect_progress(fixture);
     int64_t started_ms = zclock_mono();
     zstr_send(fixture->agent, "$TERM");
     Tessera__Envelope *bye = s_expect(fixture, TESSERA__ENVELOPE__BODY_BYE, S_WAIT_MS);

@@ -17,13 +17,14 @@
 #include <unistd.h>
 
 #include "tsr_cas.h"
+#include "tsr_testdir.h"
 
 //  Map for most tests: roomy enough that only the budget matters
 #define TEST_MAP_BYTES (16 * 1024 * 1024)
 
 //  Each test gets a scratch directory and an opened store in "<dir>/cas"
 typedef struct {
-    char dir[4096];     //  mkdtemp result, removed with everything in it
+    char *dir;          //  owned scratch directory (tsr_testdir)
     char cas_dir[4200]; //  the store's environment directory
     tsr_cas_t *cas;     //  owned; opened on TEST_MAP_BYTES unless a test reopens
 } fixture_t;
@@ -33,12 +34,7 @@ s_make_scratch(void **state)
 {
     fixture_t *fixture = calloc(1, sizeof *fixture);
     assert_non_null(fixture);
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0700); //  ctest's directory may not exist yet; EEXIST is fine
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/test_tsr_cas.XXXXXX", base);
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("test_tsr_cas");
     snprintf(fixture->cas_dir, sizeof fixture->cas_dir, "%s/cas", fixture->dir);
     *state = fixture;
     return 0;
@@ -69,7 +65,7 @@ s_teardown(void **state)
     fixture_t *fixture = *state;
     tsr_cas_destroy(&fixture->cas);
     assert_null(fixture->cas);
-    nftw(fixture->dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }
@@ -660,6 +656,7 @@ test_cas_shared_between_processes(void **state)
     if (child == 0) {
         close(pipe_fds[1]);
         int status = s_child_main(fixture->cas_dir, pipe_fds[0]);
+        free(fixture->dir);
         free(fixture);
         _exit(status);
     }

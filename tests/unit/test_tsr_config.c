@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include "tsr_config.h"
+#include "tsr_testdir.h"
 
 typedef struct {
-    char dir[256];  //  temp directory for this test
+    char *dir;      //  owned scratch directory (tsr_testdir)
     char path[300]; //  the config file inside it
 } fixture_t;
 
@@ -23,11 +24,7 @@ s_setup(void **state)
 {
     fixture_t *fixture = calloc(1, sizeof *fixture);
     assert_non_null(fixture);
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        mkdir(base, 0755); //  may exist already
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/config.XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("config");
     snprintf(fixture->path, sizeof fixture->path, "%s/coordinator.yml", fixture->dir);
     *state = fixture;
     return 0;
@@ -37,8 +34,7 @@ static int
 s_teardown(void **state)
 {
     fixture_t *fixture = *state;
-    unlink(fixture->path);
-    rmdir(fixture->dir);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }

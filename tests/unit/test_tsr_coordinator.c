@@ -14,12 +14,13 @@
 #include "tsr_keys.h"
 #include "tsr_msg.h"
 #include "tsr_tree.h"
+#include "tsr_testdir.h"
 
 #define HEARTBEAT_MS 100
 #define WAIT_MS 5000 //  deadline for anything that should happen
 
 typedef struct {
-    char root[256];        //  temp dir for this test
+    char *root;            //  owned scratch directory (tsr_testdir)
     char data[320];        //  coordinator data dir
     char workspace[320];   //  a small workspace to upload
     tsr_config_t config;   //  coordinator configuration
@@ -87,11 +88,7 @@ static int
 s_setup_with(void **state, uint32_t liveness)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->root, sizeof fixture->root, "%s/coord-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->root));
+    fixture->root = tsr_testdir_new("coord");
     snprintf(fixture->data, sizeof fixture->data, "%s/data", fixture->root);
     zsys_dir_create("%s/keys", fixture->root);
     zsys_dir_create("%s/allow/agents", fixture->data);
@@ -149,10 +146,7 @@ s_teardown(void **state)
     zcert_destroy(&fixture->agent2_cert);
     zcert_destroy(&fixture->stranger);
     tsr_config_clear(&fixture->config);
-    zdir_t *dir = zdir_new(fixture->root, NULL);
-    if (dir)
-        zdir_remove(dir, true);
-    zdir_destroy(&dir);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }

@@ -10,9 +10,10 @@
 
 #include "tsr_detect.h"
 #include "tsr_labels.h"
+#include "tsr_testdir.h"
 
 typedef struct {
-    char root[256];       //  temp dir, the probes' tmp_dir
+    char *root;           //  owned scratch directory (tsr_testdir)
     char cache_path[300]; //  labels.json
 } fixture_t;
 
@@ -20,11 +21,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->root, sizeof fixture->root, "%s/detect-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->root));
+    fixture->root = tsr_testdir_new("detect");
     snprintf(fixture->cache_path, sizeof fixture->cache_path, "%s/labels.json", fixture->root);
     *state = fixture;
     return 0;
@@ -36,6 +33,7 @@ s_teardown(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     unlink(fixture->cache_path);
     assert_int_equal(rmdir(fixture->root), 0); //  probes left no files behind
+    free(fixture->root);
     free(fixture);
     return 0;
 }

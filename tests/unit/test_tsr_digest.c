@@ -13,15 +13,16 @@
 #include <unistd.h>
 
 #include "tsr_digest.h"
+#include "tsr_testdir.h"
 
 //  BLAKE2b-256 known answers, from /usr/bin/python3
 //  hashlib.blake2b(message, digest_size=32).hexdigest()
 #define EMPTY_HEX "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"
 #define ABC_HEX "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
 
-//  A scratch directory per test, under $TSR_TEST_TMP (set by ctest) or /tmp
+//  A scratch directory per test
 typedef struct {
-    char dir[4096]; //  mkdtemp result
+    char *dir; //  owned (tsr_testdir)
 } fixture_t;
 
 static int
@@ -29,12 +30,7 @@ s_setup(void **state)
 {
     fixture_t *fixture = calloc(1, sizeof *fixture);
     assert_non_null(fixture);
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0700); //  ctest's directory may not exist yet; EEXIST is fine
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/test_tsr_digest.XXXXXX", base);
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("test_tsr_digest");
     *state = fixture;
     return 0;
 }
@@ -43,7 +39,7 @@ static int
 s_teardown(void **state)
 {
     fixture_t *fixture = *state;
-    rmdir(fixture->dir); //  tests remove their own files first
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }

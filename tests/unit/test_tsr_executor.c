@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include "tsr_executor.h"
+#include "tsr_testdir.h"
 
 typedef struct {
-    char root[256];           //  temp dir
+    char *root;               //  owned scratch directory (tsr_testdir)
     char log_path[300];       //  the process's log
     tsr_executor_t *executor; //  under test
     int ends;                 //  end callbacks
@@ -33,11 +34,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->root, sizeof fixture->root, "%s/executor-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->root));
+    fixture->root = tsr_testdir_new("executor");
     snprintf(fixture->log_path, sizeof fixture->log_path, "%s/output.log", fixture->root);
     fixture->executor = tsr_executor_new();
     *state = fixture;
@@ -49,8 +46,7 @@ s_teardown(void **state)
 {
     fixture_t *fixture = (fixture_t *)*state;
     tsr_executor_destroy(&fixture->executor);
-    unlink(fixture->log_path);
-    rmdir(fixture->root);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }

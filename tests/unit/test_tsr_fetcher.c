@@ -11,6 +11,7 @@
 #include "tsr_fetcher.h"
 #include "tsr_msg.h"
 #include "tsr_transfer.h"
+#include "tsr_testdir.h"
 
 typedef struct {
     uint64_t req_id;
@@ -20,7 +21,7 @@ typedef struct {
 } request_t;
 
 typedef struct {
-    char root[256];         //  temp dir
+    char *root;             //  owned scratch directory (tsr_testdir)
     char tmp_dir[300];      //  fetcher temp files
     tsr_cas_t *source;      //  the "coordinator"
     tsr_cas_t *cache;       //  the agent's
@@ -111,11 +112,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->root, sizeof fixture->root, "%s/fetcher-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->root));
+    fixture->root = tsr_testdir_new("fetcher");
     snprintf(fixture->tmp_dir, sizeof fixture->tmp_dir, "%s/tmp", fixture->root);
     zsys_dir_create(fixture->tmp_dir);
     char path[300];
@@ -142,9 +139,7 @@ s_teardown(void **state)
     zlistx_destroy(&fixture->requests);
     tsr_cas_destroy(&fixture->source);
     tsr_cas_destroy(&fixture->cache);
-    char *command = zsys_sprintf("rm -rf '%s'", fixture->root);
-    assert_int_equal(system(command), 0);
-    free(command);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }

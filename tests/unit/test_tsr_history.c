@@ -3,12 +3,10 @@
     reopening, unreadable records (written into the "history" database
     directly), start-up cost learning, pruning and a full map. Each test has
     a real LMDB environment from tsr_cas in a scratch directory.          */
-#define _GNU_SOURCE //  nftw
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +15,13 @@
 
 #include "tsr_cas.h"
 #include "tsr_history.h"
+#include "tsr_testdir.h"
 
 #define TEST_MAP_BYTES (16 * 1024 * 1024)
 
 //  Each test gets a scratch directory, a store in "<dir>/cas" and a history
 typedef struct {
-    char dir[4096];         //  mkdtemp result, removed with everything in it
+    char *dir;              //  owned scratch directory (tsr_testdir)
     char cas_dir[4200];     //  the environment's directory
     tsr_cas_t *cas;         //  owned; its environment holds the history
     tsr_history_t *history; //  owned; opened
@@ -50,12 +49,7 @@ s_setup(void **state)
 {
     fixture_t *fixture = calloc(1, sizeof *fixture);
     assert_non_null(fixture);
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0700); //  ctest's directory may not exist yet; EEXIST is fine
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/test_tsr_history.XXXXXX", base);
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("test_tsr_history");
     snprintf(fixture->cas_dir, sizeof fixture->cas_dir, "%s/cas", fixture->dir);
     s_open(fixture, TEST_MAP_BYTES);
     *state = fixture;
@@ -63,20 +57,11 @@ s_setup(void **state)
 }
 
 static int
-s_remove_entry(const char *path, const struct stat *entry_stat, int type, struct FTW *walk)
-{
-    (void)entry_stat;
-    (void)type;
-    (void)walk;
-    return remove(path);
-}
-
-static int
 s_teardown(void **state)
 {
     fixture_t *fixture = *state;
     s_close(fixture);
-    nftw(fixture->dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }

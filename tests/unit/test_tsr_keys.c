@@ -7,39 +7,22 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tsr_keys.h"
+#include "tsr_testdir.h"
 
 //  Z85 of 32 zero bytes: what czmq shows for "no secret key"
 #define ZERO_KEY_TXT "0000000000000000000000000000000000000000"
-
-static int
-s_remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk)
-{
-    (void)info;
-    (void)type;
-    (void)walk;
-    return remove(path);
-}
 
 //  Per-test directory, handed to tests as *state
 static int
 s_setup(void **state)
 {
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (zsys_dir_create("%s", base) != 0)
-        return -1;
-    char *dir = zsys_sprintf("%s/test_tsr_keys.XXXXXX", base);
-    if (!dir || !mkdtemp(dir))
-        return -1;
-    *state = dir;
+    *state = tsr_testdir_new("test_tsr_keys");
     return 0;
 }
 
@@ -47,8 +30,7 @@ static int
 s_teardown(void **state)
 {
     char *dir = (char *)*state;
-    nftw(dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    zstr_free(&dir);
+    tsr_testdir_destroy(&dir);
     return 0;
 }
 

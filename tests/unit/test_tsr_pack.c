@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tsr_pack.h"
+#include "tsr_testdir.h"
 
 //  A fresh temporary directory per test, removed afterwards
 typedef struct {
@@ -24,16 +25,8 @@ typedef struct {
 static int
 s_setup(void **state)
 {
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base)
-        base = "/tmp";
-    (void)zsys_dir_create("%s", base);
-    char *template = zsys_sprintf("%s/pack-XXXXXX", base);
-    assert_non_null(mkdtemp(template));
     fixture_t *fixture = calloc(1, sizeof *fixture);
-    fixture->root = realpath(template, NULL);
-    free(template);
-    assert_non_null(fixture->root);
+    fixture->root = tsr_testdir_new("pack");
     *state = fixture;
     return 0;
 }
@@ -42,10 +35,7 @@ static int
 s_teardown(void **state)
 {
     fixture_t *fixture = *state;
-    char *command = zsys_sprintf("rm -rf '%s'", fixture->root);
-    assert_int_equal(system(command), 0);
-    free(command);
-    free(fixture->root);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "tsr_recap.h"
 #include "tsr_results.h"
+#include "tsr_testdir.h"
 
 static void
 test_recap_exit_codes(void **state)
@@ -153,18 +154,6 @@ test_recap_slow_tests_use_their_jobs_threshold(void **state)
     tsr_report_destroy(&report);
 }
 
-//  A temporary directory for report files; caller removes it.
-static char *
-s_tmpdir(void)
-{
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base && base[0])
-        mkdir(base, 0755); //  may exist already
-    char *path = zsys_sprintf("%s/recap-XXXXXX", base && base[0] ? base : "/tmp");
-    assert_non_null(mkdtemp(path));
-    return path;
-}
-
 //  The whole file as a string; caller frees.
 static char *
 s_slurp(const char *path)
@@ -186,7 +175,7 @@ test_recap_finish_prints_failures_and_writes_reports(void **state)
     (void)state;
     s_fixture_t fixture;
     s_fixture(&fixture, "failed");
-    char *dir = s_tmpdir();
+    char *dir = tsr_testdir_new("recap");
     char *json_path = zsys_sprintf("%s/r.json", dir);
     char *junit_path = zsys_sprintf("%s/j.xml", dir);
     tsr_recap_opts_t opts = {.command = "results",
@@ -233,12 +222,9 @@ test_recap_finish_prints_failures_and_writes_reports(void **state)
     assert_non_null(strstr(xml, "ZeroDivisionError"));
     free(xml);
 
-    unlink(json_path);
-    unlink(junit_path);
-    rmdir(dir);
+    tsr_testdir_destroy(&dir);
     free(json_path);
     free(junit_path);
-    free(dir);
 }
 
 static void

@@ -1,7 +1,8 @@
-/*  Unit tests for tsr_report: counts (flaky included), the JUnit XML checked
-    by re-parsing it with libxml2, XPath and a schema (fixtures/report/
-    junit.xsd), the JSON summary checked key by key with cJSON, the terminal
-    summary, and writing files.                                              */
+/*  Unit tests for tsr_report: the model (counts, flaky included), the JUnit
+    XML checked by re-parsing it with libxml2, XPath and a schema (fixtures/
+    report/junit.xsd), and writing files. The JSON summary and the terminal
+    output have their own files (test_tsr_report_json.c, _term.c); shared
+    fixtures: tests/support/tsr_report_fixture.                              */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,117 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tsr_report.h"
-
-#define PASSED TESSERA__OUTCOME__PASSED
-#define FAILED TESSERA__OUTCOME__FAILED
-#define ERROR TESSERA__OUTCOME__ERROR
-#define SKIPPED TESSERA__OUTCOME__SKIPPED
-#define XFAILED TESSERA__OUTCOME__XFAILED
-#define XPASSED TESSERA__OUTCOME__XPASSED
-#define TIMED_OUT TESSERA__OUTCOME__TIMED_OUT
-#define CRASHED TESSERA__OUTCOME__CRASHED
-#define CANCELLED TESSERA__OUTCOME__CANCELLED
-
-//  A report with every outcome, over three jobs:
-//    py (pytest ids): 8 tests, 1 failure, 2 errors, 2 skipped, 1 flaky
-//    rs (cargo ids):  4 tests, 0 failures, 1 error, 1 skipped, 1 flaky
-//    sh (command):    2 tests, 1 failure
-static tsr_report_t *
-s_sample_report(void)
-{
-    tsr_report_t *report = tsr_report_new("run-42");
-    tsr_report_set_status(report, "failed");
-    tsr_report_set_wall_ms(report, 12345);
-    tsr_report_set_uploaded_bytes(report, 5000000000ULL);
-    tsr_report_set_shards(report, 6, 2);
-    tsr_report_test_t *test;
-
-    test = tsr_report_add_test(report, "tests/unit/test_a.py::TestC::test_y[p::q]", "py",
-                               "tests/unit/test_a.py", PASSED, 12, "a1");
-    tsr_report_test_add_attempt(test, PASSED, 12, "a1", NULL);
-    test = tsr_report_add_test(report, "tests/unit/test_a.py::test_fail", "py",
-                               "tests/unit/test_a.py", FAILED, 30, "a2");
-    tsr_report_test_add_attempt(test, FAILED, 20, "a1", "assert 1 == 2\nE first");
-    tsr_report_test_add_attempt(test, FAILED, 30, "a2", "assert 1 == 3\nE second");
-    test = tsr_report_add_test(report, "tests/unit/test_a.py::test_flaky", "py",
-                               "tests/unit/test_a.py", PASSED, 7, "a2");
-    tsr_report_test_add_attempt(test, FAILED, 9, "a1", "boom first\ntraceback");
-    tsr_report_test_add_attempt(test, PASSED, 7, "a2", NULL);
-    test = tsr_report_add_test(report, "tests/test_b.py::test_skip", "py", "tests/test_b.py",
-                               SKIPPED, 0, "a1");
-    tsr_report_test_add_attempt(test, SKIPPED, 0, "a1", "no network");
-    test = tsr_report_add_test(report, "tests/test_b.py::test_xfail", "py", "tests/test_b.py",
-                               XFAILED, 3, "a1");
-    tsr_report_test_add_attempt(test, XFAILED, 3, "a1", "known bug");
-    test = tsr_report_add_test(report, "tests/test_b.py::test_xpass", "py", "tests/test_b.py",
-                               XPASSED, 4, "a1");
-    tsr_report_test_add_attempt(test, XPASSED, 4, "a1", NULL);
-    test = tsr_report_add_test(report, "tests/test_b.py::test_hang", "py", "tests/test_b.py",
-                               TIMED_OUT, 5000, "a2");
-    tsr_report_test_add_attempt(test, TIMED_OUT, 5000, "a1", "timed out after 5 s (first)");
-    tsr_report_test_add_attempt(test, TIMED_OUT, 5000, "a2", "timed out after 5 s (second)");
-    test = tsr_report_add_test(report, "tests/test_b.py::test_segv", "py", "tests/test_b.py",
-                               CRASHED, 1, "a1");
-    tsr_report_test_add_attempt(test, CRASHED, 1, "a1", "Fatal Python error: Segmentation fault");
-
-    test = tsr_report_add_test(report, "unit_bin::parser::tests::parses", "rs", "unit_bin", PASSED,
-                               1, "a2");
-    tsr_report_test_add_attempt(test, PASSED, 1, "a2", NULL);
-    test = tsr_report_add_test(report, "unit_bin::parser::tests::flaky_io", "rs", "unit_bin",
-                               PASSED, 2, "a1");
-    tsr_report_test_add_attempt(test, TIMED_OUT, 1000, "a2", "test timed out");
-    tsr_report_test_add_attempt(test, PASSED, 2, "a1", NULL);
-    test = tsr_report_add_test(report, "integration::smoke", "rs", "integration", ERROR, 0, NULL);
-    tsr_report_test_add_attempt(test, ERROR, 0, NULL, "could not start binary");
-    test = tsr_report_add_test(report, "integration::cancelled", "rs", "integration", CANCELLED, 0,
-                               NULL);
-
-    test = tsr_report_add_test(report, "shard-0", "sh", NULL, FAILED, 1500, "a1");
-    tsr_report_test_add_attempt(test, FAILED, 1500, "a1", "exit code 1");
-    test = tsr_report_add_test(report, "lint", "sh", "checks", PASSED, 10, "a2");
-    tsr_report_test_add_attempt(test, PASSED, 10, "a2", NULL);
-    return report;
-}
+#include "tsr_report_fixture.h"
+#include "tsr_testdir.h"
 
 //  ---------------------------------------------------------------- XML helpers
-
-static xmlDocPtr
-s_junit_doc(tsr_report_t *report)
-{
-    char *xml = NULL;
-    size_t size = 0;
-    assert_int_equal(tsr_report_junit(report, &xml, &size), TSR_OK);
-    assert_non_null(xml);
-    assert_int_equal(strlen(xml), size);
-    xmlDocPtr doc = xmlReadMemory(xml, (int)size, "junit.xml", NULL, XML_PARSE_NONET);
-    if (!doc)
-        fail_msg("not well-formed XML:\n%s", xml);
-    free(xml);
-    return doc;
-}
-
-//  The XPath `expression` evaluated as a string (new string, never NULL)
-static char *
-s_xpath_string(xmlDocPtr doc, const char *expression)
-{
-    xmlXPathContextPtr context = xmlXPathNewContext(doc);
-    assert_non_null(context);
-    char *wrapped = zsys_sprintf("string(%s)", expression);
-    xmlXPathObjectPtr result = xmlXPathEvalExpression(BAD_CAST wrapped, context);
-    assert_non_null(result);
-    assert_int_equal(result->type, XPATH_STRING);
-    char *value = strdup((const char *)result->stringval);
-    xmlXPathFreeObject(result);
-    xmlXPathFreeContext(context);
-    free(wrapped);
-    return value;
-}
 
 static void
 s_assert_xpath(xmlDocPtr doc, const char *expression, const char *expected)
 {
-    char *value = s_xpath_string(doc, expression);
+    char *value = tsr_report_fixture_xpath_string(doc, expression);
     if (strcmp(value, expected) != 0)
         fail_msg("%s: '%s', expected '%s'", expression, value, expected);
     free(value);
@@ -176,7 +75,7 @@ static void
 test_report_counts_classify_every_outcome(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
+    tsr_report_t *report = tsr_report_fixture_sample();
     tsr_report_counts_t counts;
     tsr_report_counts(report, &counts);
     assert_int_equal(counts.total, 14);
@@ -272,7 +171,7 @@ static void
 test_report_accessors_return_what_was_set(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
+    tsr_report_t *report = tsr_report_fixture_sample();
     assert_string_equal(tsr_report_run_id(report), "run-42");
     assert_int_equal(tsr_report_wall_ms(report), 12345);
     assert_int_equal(tsr_report_uploaded_bytes(report), 5000000000ULL);
@@ -305,7 +204,7 @@ static void
 test_report_iteration_is_in_added_order_and_writers_keep_the_cursor(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
+    tsr_report_t *report = tsr_report_fixture_sample();
     tsr_report_test_t *test = tsr_report_first(report);
     assert_string_equal(tsr_report_test_id(test), "tests/unit/test_a.py::TestC::test_y[p::q]");
     test = tsr_report_next(report);
@@ -360,7 +259,7 @@ test_report_junit_of_empty_report_is_valid(void **state)
 {
     (void)state;
     tsr_report_t *report = tsr_report_new("empty");
-    xmlDocPtr doc = s_junit_doc(report);
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     s_assert_valid(doc);
     s_assert_xpath(doc, "/testsuites/@name", "empty");
     s_assert_xpath(doc, "/testsuites/@tests", "0");
@@ -377,8 +276,8 @@ static void
 test_report_junit_has_one_suite_per_job_with_its_counts(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
-    xmlDocPtr doc = s_junit_doc(report);
+    tsr_report_t *report = tsr_report_fixture_sample();
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     s_assert_valid(doc);
     s_assert_xpath(doc, "/testsuites/@name", "run-42");
     s_assert_xpath(doc, "/testsuites/@tests", "14");
@@ -420,14 +319,14 @@ static void
 test_report_junit_splits_pytest_ids_like_pytest(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
+    tsr_report_t *report = tsr_report_fixture_sample();
     tsr_report_test_t *test =
         tsr_report_add_test(report, "test_top.py::test_z", "py", "test_top.py", PASSED, 5, NULL);
     assert_non_null(test);
     test = tsr_report_add_test(report, "a/b/test_c.py::TestOuter::TestInner::test_w[x/y]", "py",
                                "a/b/test_c.py", PASSED, 5, NULL);
     assert_non_null(test);
-    xmlDocPtr doc = s_junit_doc(report);
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     s_assert_valid(doc);
     char *xpath = s_case("tests.unit.test_a.TestC", "test_y[p::q]");
     assert_int_equal(s_xpath_count(doc, xpath), 1);
@@ -491,7 +390,7 @@ test_report_junit_names_match_real_pytest_junitxml(void **state)
     xmlDocPtr pytest_doc =
         xmlReadFile(TSR_REPORT_FIXTURES "/pytest-junit.xml", NULL, XML_PARSE_NONET);
     assert_non_null(pytest_doc);
-    xmlDocPtr doc = s_junit_doc(report);
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     char *expected = s_testcase_names(pytest_doc);
     char *actual = s_testcase_names(doc);
     assert_string_equal(actual, expected);
@@ -506,8 +405,8 @@ static void
 test_report_junit_splits_cargo_ids_and_falls_back_to_group_or_job(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
-    xmlDocPtr doc = s_junit_doc(report);
+    tsr_report_t *report = tsr_report_fixture_sample();
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     char *xpath = s_case("unit_bin", "parser::tests::parses");
     assert_int_equal(s_xpath_count(doc, xpath), 1);
     free(xpath);
@@ -528,8 +427,8 @@ static void
 test_report_junit_flaky_test_passes_with_flaky_failures(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
-    xmlDocPtr doc = s_junit_doc(report);
+    tsr_report_t *report = tsr_report_fixture_sample();
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     char *xpath = s_case("tests.unit.test_a", "test_flaky");
     char *child = NULL;
     assert_int_equal(s_xpath_count(doc, xpath), 1);
@@ -568,8 +467,8 @@ static void
 test_report_junit_test_failing_twice_has_rerun_failure(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
-    xmlDocPtr doc = s_junit_doc(report);
+    tsr_report_t *report = tsr_report_fixture_sample();
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     char *xpath = s_case("tests.unit.test_a", "test_fail");
     char *child = NULL;
     //  <failure> is the last attempt, <rerunFailure> the earlier one
@@ -617,8 +516,8 @@ static void
 test_report_junit_skipped_tests_say_why(void **state)
 {
     (void)state;
-    tsr_report_t *report = s_sample_report();
-    xmlDocPtr doc = s_junit_doc(report);
+    tsr_report_t *report = tsr_report_fixture_sample();
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     s_assert_xpath(doc, "//testcase[@name='test_skip']/skipped/@message", "no network");
     s_assert_xpath(doc, "//testcase[@name='test_xfail']/skipped/@message", "xfailed: known bug");
     s_assert_xpath(doc, "//testcase[@name='cancelled']/skipped/@message", "cancelled");
@@ -654,7 +553,7 @@ test_report_junit_strips_control_characters(void **state)
     assert_null(strstr(xml, "&#"));
     free(xml);
 
-    xmlDocPtr doc = s_junit_doc(report);
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     s_assert_valid(doc);
     s_assert_xpath(doc, "/testsuites/@name", "run");
     s_assert_xpath(doc, "//testsuite/@name", "job");
@@ -695,7 +594,7 @@ test_report_junit_escapes_special_characters(void **state)
     assert_null(strstr(xml, "<tag"));
     free(xml);
 
-    xmlDocPtr doc = s_junit_doc(report);
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     s_assert_valid(doc);
     s_assert_xpath(doc, "/testsuites/@name", "r&<>\"");
     s_assert_xpath(doc, "//testsuite/@name", "j<&>");
@@ -716,7 +615,7 @@ test_report_junit_gives_unknown_outcomes_an_error(void **state)
     tsr_report_test_t *test =
         tsr_report_add_test(report, "t", "j", NULL, (Tessera__Outcome)42, 0, NULL);
     assert_non_null(test);
-    xmlDocPtr doc = s_junit_doc(report);
+    xmlDocPtr doc = tsr_report_fixture_junit(report);
     s_assert_valid(doc);
     s_assert_xpath(doc, "//testcase/error/@type", "unknown");
     assert_int_equal(s_xpath_count(doc, "//testcase/error/@message"), 0);
@@ -758,360 +657,7 @@ test_report_schema_rejects_a_broken_document(void **state)
     xmlFreeDoc(doc);
 }
 
-//  ---------------------------------------------------------------- JSON
-
-static int
-s_compare_keys(const void *key1, const void *key2)
-{
-    return strcmp(key1, key2);
-}
-
-//  The object's keys, sorted and joined with ","
-static char *
-s_json_keys(const cJSON *object)
-{
-    zlistx_t *keys = zlistx_new();
-    zlistx_set_comparator(keys, s_compare_keys);
-    const cJSON *item = NULL;
-    cJSON_ArrayForEach(item, object)
-    {
-        zlistx_add_end(keys, item->string);
-    }
-    zlistx_sort(keys);
-    char *joined = strdup("");
-    const char *key = zlistx_first(keys);
-    while (key) {
-        char *longer = zsys_sprintf("%s%s%s", joined, *joined ? "," : "", key);
-        free(joined);
-        joined = longer;
-        key = zlistx_next(keys);
-    }
-    zlistx_destroy(&keys);
-    return joined;
-}
-
-static void
-s_assert_keys(const cJSON *object, const char *expected)
-{
-    char *keys = s_json_keys(object);
-    assert_string_equal(keys, expected);
-    free(keys);
-}
-
-static const cJSON *
-s_json_result_by_id(const cJSON *root, const char *id)
-{
-    const cJSON *result = NULL;
-    cJSON_ArrayForEach(result, cJSON_GetObjectItemCaseSensitive(root, "results"))
-    {
-        if (strcmp(cJSON_GetObjectItemCaseSensitive(result, "id")->valuestring, id) == 0)
-            return result;
-    }
-    fail_msg("no result %s", id);
-    return NULL;
-}
-
-static double
-s_number(const cJSON *object, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
-    assert_non_null(item);
-    assert_true(cJSON_IsNumber(item));
-    return item->valuedouble;
-}
-
-static const char *
-s_string(const cJSON *object, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
-    assert_non_null(item);
-    if (cJSON_IsNull(item))
-        return NULL;
-    assert_true(cJSON_IsString(item));
-    return item->valuestring;
-}
-
-static void
-s_assert_result(const cJSON *root, const char *id, const char *job, const char *group,
-                const char *outcome, double duration_s, int attempts, const char *agent, bool flaky,
-                const char *message)
-{
-    const cJSON *result = s_json_result_by_id(root, id);
-    s_assert_keys(result, "agent,attempts,duration_s,flaky,group,id,job,message,outcome");
-    assert_string_equal(s_string(result, "job"), job);
-    if (group)
-        assert_string_equal(s_string(result, "group"), group);
-    else
-        assert_null(s_string(result, "group"));
-    assert_string_equal(s_string(result, "outcome"), outcome);
-    assert_float_equal(s_number(result, "duration_s"), duration_s, 1e-9);
-    assert_int_equal((int)s_number(result, "attempts"), attempts);
-    if (agent)
-        assert_string_equal(s_string(result, "agent"), agent);
-    else
-        assert_null(s_string(result, "agent"));
-    const cJSON *flaky_item = cJSON_GetObjectItemCaseSensitive(result, "flaky");
-    assert_true(cJSON_IsBool(flaky_item));
-    assert_int_equal(cJSON_IsTrue(flaky_item), flaky);
-    if (message)
-        assert_string_equal(s_string(result, "message"), message);
-    else
-        assert_null(s_string(result, "message"));
-}
-
-static void
-test_report_json_round_trips_every_key(void **state)
-{
-    (void)state;
-    tsr_report_t *report = s_sample_report();
-    char *json = tsr_report_json(report);
-    cJSON *root = cJSON_Parse(json);
-    assert_non_null(root);
-    s_assert_keys(root, "cached_shards,results,run,shards,status,tests,uploaded_bytes,wall_s");
-    assert_string_equal(s_string(root, "run"), "run-42");
-    assert_string_equal(s_string(root, "status"), "failed");
-    assert_int_equal((int)s_number(root, "shards"), 6);
-    assert_int_equal((int)s_number(root, "cached_shards"), 2);
-    assert_float_equal(s_number(root, "wall_s"), 12.345, 1e-9);
-    assert_float_equal(s_number(root, "uploaded_bytes"), 5000000000.0, 0.5);
-    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(root, "tests");
-    s_assert_keys(tests, "failed,flaky,passed,skipped,total");
-    assert_int_equal((int)s_number(tests, "total"), 14);
-    assert_int_equal((int)s_number(tests, "passed"), 6);
-    assert_int_equal((int)s_number(tests, "failed"), 5);
-    assert_int_equal((int)s_number(tests, "skipped"), 3);
-    assert_int_equal((int)s_number(tests, "flaky"), 2);
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "results");
-    assert_true(cJSON_IsArray(results));
-    assert_int_equal(cJSON_GetArraySize(results), 14);
-    //  Results keep the order tests were added in
-    assert_string_equal(s_string(cJSON_GetArrayItem(results, 0), "id"),
-                        "tests/unit/test_a.py::TestC::test_y[p::q]");
-    assert_string_equal(s_string(cJSON_GetArrayItem(results, 13), "id"), "lint");
-
-    //  Every outcome string, with its other keys
-    s_assert_result(root, "tests/unit/test_a.py::TestC::test_y[p::q]", "py", "tests/unit/test_a.py",
-                    "passed", 0.012, 1, "a1", false, NULL);
-    s_assert_result(root, "tests/unit/test_a.py::test_fail", "py", "tests/unit/test_a.py", "failed",
-                    0.030, 2, "a2", false, "assert 1 == 2\nE first");
-    s_assert_result(root, "tests/unit/test_a.py::test_flaky", "py", "tests/unit/test_a.py",
-                    "passed", 0.007, 2, "a2", true, "boom first\ntraceback");
-    s_assert_result(root, "tests/test_b.py::test_skip", "py", "tests/test_b.py", "skipped", 0.0, 1,
-                    "a1", false, NULL);
-    s_assert_result(root, "tests/test_b.py::test_xfail", "py", "tests/test_b.py", "xfailed", 0.003,
-                    1, "a1", false, NULL);
-    s_assert_result(root, "tests/test_b.py::test_xpass", "py", "tests/test_b.py", "xpassed", 0.004,
-                    1, "a1", false, NULL);
-    s_assert_result(root, "tests/test_b.py::test_hang", "py", "tests/test_b.py", "timed_out", 5.0,
-                    2, "a2", false, "timed out after 5 s (first)");
-    s_assert_result(root, "tests/test_b.py::test_segv", "py", "tests/test_b.py", "crashed", 0.001,
-                    1, "a1", false, "Fatal Python error: Segmentation fault");
-    s_assert_result(root, "unit_bin::parser::tests::flaky_io", "rs", "unit_bin", "passed", 0.002, 2,
-                    "a1", true, "test timed out");
-    s_assert_result(root, "integration::smoke", "rs", "integration", "error", 0.0, 1, NULL, false,
-                    "could not start binary");
-    s_assert_result(root, "integration::cancelled", "rs", "integration", "cancelled", 0.0, 0, NULL,
-                    false, NULL);
-    s_assert_result(root, "shard-0", "sh", NULL, "failed", 1.5, 1, "a1", false, "exit code 1");
-    cJSON_Delete(root);
-    free(json);
-    tsr_report_destroy(&report);
-}
-
-static void
-test_report_json_of_empty_report_is_valid(void **state)
-{
-    (void)state;
-    tsr_report_t *report = tsr_report_new("empty");
-    char *json = tsr_report_json(report);
-    cJSON *root = cJSON_Parse(json);
-    assert_non_null(root);
-    s_assert_keys(root, "cached_shards,results,run,shards,status,tests,uploaded_bytes,wall_s");
-    assert_string_equal(s_string(root, "run"), "empty");
-    assert_string_equal(s_string(root, "status"), "passed");
-    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(root, "tests");
-    assert_int_equal((int)s_number(tests, "total"), 0);
-    assert_int_equal((int)s_number(tests, "flaky"), 0);
-    assert_int_equal((int)s_number(root, "wall_s"), 0);
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "results");
-    assert_true(cJSON_IsArray(results));
-    assert_int_equal(cJSON_GetArraySize(results), 0);
-    cJSON_Delete(root);
-    free(json);
-    tsr_report_destroy(&report);
-}
-
-static void
-test_report_json_message_is_bounded_on_a_character_boundary(void **state)
-{
-    (void)state;
-    //  10,000 two-byte characters: cut at 4096 bytes, never mid-character
-    char *long_message = malloc(20001);
-    for (size_t at = 0; at < 20000; at += 2)
-        memcpy(long_message + at, "\xc3\xa9", 2);
-    long_message[20000] = '\0';
-    tsr_report_t *report = tsr_report_new("r");
-    tsr_report_test_t *test = tsr_report_add_test(report, "t", "j", NULL, FAILED, 1, NULL);
-    tsr_report_test_add_attempt(test, FAILED, 1, NULL, long_message);
-    char *json = tsr_report_json(report);
-    cJSON *root = cJSON_Parse(json);
-    assert_non_null(root);
-    const char *message =
-        s_string(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "results"), 0), "message");
-    size_t length = strlen(message);
-    assert_true(length <= TSR_REPORT_MESSAGE_MAX + 3);
-    assert_true(length > TSR_REPORT_MESSAGE_MAX - 4);
-    assert_string_equal(message + length - 3, "...");
-    assert_int_equal((length - 3) % 2, 0);
-    assert_memory_equal(message, long_message, length - 3);
-    cJSON_Delete(root);
-    free(json);
-    //  JUnit keeps the whole text, and a one-line message attribute
-    xmlDocPtr doc = s_junit_doc(report);
-    char *text = s_xpath_string(doc, "//failure");
-    assert_string_equal(text, long_message);
-    free(text);
-    text = s_xpath_string(doc, "//failure/@message");
-    assert_true(strlen(text) <= 512 + 3);
-    free(text);
-    xmlFreeDoc(doc);
-    free(long_message);
-    tsr_report_destroy(&report);
-}
-
-//  ---------------------------------------------------------------- terminal
-
-//  What `print` writes for `report`, as a new string
-static char *
-s_capture_failures(tsr_report_t *report, size_t max_failures, size_t max_lines)
-{
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    assert_non_null(out);
-    assert_int_equal(tsr_report_print_failures(report, out, max_failures, max_lines), TSR_OK);
-    fclose(out);
-    return text;
-}
-
-static void
-test_report_print_failures_shows_the_first_failures(void **state)
-{
-    (void)state;
-    tsr_report_t *report = s_sample_report();
-    char *text = s_capture_failures(report, 2, 1);
-    const char *expected = "FAILED tests/unit/test_a.py::test_fail (job py, 0.030 s, agent a2, "
-                           "2 attempts)\n"
-                           "    assert 1 == 3\n"
-                           "TIMED_OUT tests/test_b.py::test_hang (job py, 5.000 s, agent a2, "
-                           "2 attempts)\n"
-                           "    timed out after 5 s (second)\n"
-                           "... and 3 more failed tests\n"
-                           "FLAKY tests/unit/test_a.py::test_flaky (job py, 1 of 2 attempts "
-                           "failed)\n"
-                           "    boom first\n"
-                           "FLAKY unit_bin::parser::tests::flaky_io (job rs, 1 of 2 attempts "
-                           "failed)\n"
-                           "    test timed out\n";
-    assert_string_equal(text, expected);
-    free(text);
-
-    //  Everything, with more lines of each message
-    text = s_capture_failures(report, 10, 5);
-    assert_non_null(strstr(text, "    assert 1 == 3\n    E second\n"));
-    assert_non_null(strstr(text, "CRASHED tests/test_b.py::test_segv (job py, 0.001 s, agent a1)"));
-    assert_non_null(strstr(text, "ERROR integration::smoke (job rs, 0.000 s)\n"));
-    assert_non_null(strstr(text, "FAILED shard-0 (job sh, 1.500 s, agent a1)\n    exit code 1\n"));
-    assert_null(strstr(text, "more failed"));
-    free(text);
-    tsr_report_destroy(&report);
-}
-
-static void
-test_report_print_failures_cleans_terminal_escapes(void **state)
-{
-    (void)state;
-    tsr_report_t *report = tsr_report_new("r");
-    tsr_report_test_t *test =
-        tsr_report_add_test(report, "evil\x1b]0;owned\x07", "j", NULL, FAILED, 0, NULL);
-    tsr_report_test_add_attempt(test, FAILED, 0, NULL, "\x1b[2J\x1b[31mred\x1b[0m\n\n\nsecond");
-    char *text = s_capture_failures(report, 5, 5);
-    assert_null(strchr(text, 0x1b));
-    assert_null(strchr(text, 0x07));
-    assert_string_equal(text, "FAILED evil (job j, 0.000 s)\n    red\n    second\n");
-    free(text);
-    tsr_report_destroy(&report);
-}
-
-static void
-test_report_print_failures_is_silent_when_nothing_failed(void **state)
-{
-    (void)state;
-    tsr_report_t *report = tsr_report_new("r");
-    tsr_report_test_t *test = tsr_report_add_test(report, "t", "j", NULL, PASSED, 0, NULL);
-    tsr_report_test_add_attempt(test, PASSED, 0, NULL, NULL);
-    test = tsr_report_add_test(report, "s", "j", NULL, SKIPPED, 0, NULL);
-    char *text = s_capture_failures(report, 5, 5);
-    assert_string_equal(text, "");
-    free(text);
-    tsr_report_destroy(&report);
-}
-
-static void
-test_report_print_totals_sums_up_the_run(void **state)
-{
-    (void)state;
-    tsr_report_t *report = s_sample_report();
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    assert_int_equal(tsr_report_print_totals(report, out), TSR_OK);
-    fclose(out);
-    assert_string_equal(text, "14 tests: 6 passed (2 flaky), 5 failed, 3 skipped; "
-                              "6 shards (2 cached); 12.345 s\n");
-    free(text);
-    tsr_report_destroy(&report);
-
-    report = tsr_report_new("r");
-    tsr_report_set_shards(report, 1, 0);
-    out = open_memstream(&text, &size);
-    assert_int_equal(tsr_report_print_totals(report, out), TSR_OK);
-    fclose(out);
-    assert_string_equal(text, "0 tests: 0 passed, 0 failed, 0 skipped; 1 shard; 0.000 s\n");
-    free(text);
-    tsr_report_destroy(&report);
-}
-
-static void
-test_report_print_reports_write_errors(void **state)
-{
-    (void)state;
-    tsr_report_t *report = s_sample_report();
-    FILE *full = fopen("/dev/full", "w");
-    if (!full) {
-        tsr_report_destroy(&report);
-        skip();
-    }
-    setvbuf(full, NULL, _IONBF, 0);
-    assert_int_equal(tsr_report_print_failures(report, full, 10, 10), -EIO);
-    fclose(full);
-    tsr_report_destroy(&report);
-}
-
 //  ---------------------------------------------------------------- files
-
-//  A fresh directory under $TSR_TEST_TMP (new string)
-static char *
-s_temp_dir(void)
-{
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base)
-        base = "/tmp";
-    (void)zsys_dir_create("%s", base);
-    char *template = zsys_sprintf("%s/report-XXXXXX", base);
-    assert_non_null(mkdtemp(template));
-    return template;
-}
 
 static size_t
 s_dir_entries(const char *path)
@@ -1131,10 +677,10 @@ static void
 test_report_write_files_that_parse_back(void **state)
 {
     (void)state;
-    char *dir = s_temp_dir();
+    char *dir = tsr_testdir_new("report");
     char *junit_path = zsys_sprintf("%s/junit.xml", dir);
     char *json_path = zsys_sprintf("%s/summary.json", dir);
-    tsr_report_t *report = s_sample_report();
+    tsr_report_t *report = tsr_report_fixture_sample();
     assert_int_equal(tsr_report_write_junit(report, junit_path), TSR_OK);
     assert_int_equal(tsr_report_write_json(report, json_path), TSR_OK);
     //  Overwriting works, and leaves no temporary file behind
@@ -1153,28 +699,26 @@ test_report_write_files_that_parse_back(void **state)
     char *text = zchunk_strdup(chunk);
     cJSON *root = cJSON_Parse(text);
     assert_non_null(root);
-    assert_int_equal((int)s_number(cJSON_GetObjectItem(root, "tests"), "total"), 14);
+    assert_int_equal(
+        (int)tsr_report_fixture_json_number(cJSON_GetObjectItem(root, "tests"), "total"), 14);
     cJSON_Delete(root);
     free(text);
     zchunk_destroy(&chunk);
     zfile_destroy(&file);
 
     tsr_report_destroy(&report);
-    char *command = zsys_sprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(command), 0);
-    free(command);
     free(json_path);
     free(junit_path);
-    free(dir);
+    tsr_testdir_destroy(&dir);
 }
 
 static void
 test_report_write_into_missing_directory_fails(void **state)
 {
     (void)state;
-    char *dir = s_temp_dir();
+    char *dir = tsr_testdir_new("report");
     char *path = zsys_sprintf("%s/missing/junit.xml", dir);
-    tsr_report_t *report = s_sample_report();
+    tsr_report_t *report = tsr_report_fixture_sample();
     assert_int_equal(tsr_report_write_junit(report, path), -ENOENT);
     assert_int_equal(tsr_report_write_json(report, path), -ENOENT);
     //  A directory in the way of the rename
@@ -1183,12 +727,9 @@ test_report_write_into_missing_directory_fails(void **state)
     assert_int_equal(tsr_report_write_junit(report, in_the_way), -EISDIR);
     assert_int_equal(s_dir_entries(dir), 1); //  only "taken": no temporary left
     tsr_report_destroy(&report);
-    char *command = zsys_sprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(command), 0);
-    free(command);
     free(in_the_way);
     free(path);
-    free(dir);
+    tsr_testdir_destroy(&dir);
 }
 
 int
@@ -1215,14 +756,6 @@ main(void)
         cmocka_unit_test(test_report_junit_escapes_special_characters),
         cmocka_unit_test(test_report_junit_gives_unknown_outcomes_an_error),
         cmocka_unit_test(test_report_schema_rejects_a_broken_document),
-        cmocka_unit_test(test_report_json_round_trips_every_key),
-        cmocka_unit_test(test_report_json_of_empty_report_is_valid),
-        cmocka_unit_test(test_report_json_message_is_bounded_on_a_character_boundary),
-        cmocka_unit_test(test_report_print_failures_shows_the_first_failures),
-        cmocka_unit_test(test_report_print_failures_cleans_terminal_escapes),
-        cmocka_unit_test(test_report_print_failures_is_silent_when_nothing_failed),
-        cmocka_unit_test(test_report_print_totals_sums_up_the_run),
-        cmocka_unit_test(test_report_print_reports_write_errors),
         cmocka_unit_test(test_report_write_files_that_parse_back),
         cmocka_unit_test(test_report_write_into_missing_directory_fails),
     };

@@ -7,12 +7,10 @@
     run store in the middle of a job. A real LMDB environment (tsr_cas) in
     a scratch directory holds the history, the listing cache and the runs;
     no sockets; time is an argument.                                       */
-#define _GNU_SOURCE //  nftw
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +20,7 @@
 #include "tsr_planner.h"
 #include "tsr_sched.h"
 #include "tsr_store.h"
+#include "tsr_testdir.h"
 
 #define KEY_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define KEY_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -30,7 +29,7 @@
 #define F TESSERA__OUTCOME__FAILED
 
 typedef struct {
-    char dir[4096];           //  scratch directory, removed at teardown
+    char *dir;                //  owned scratch directory (tsr_testdir)
     tsr_cas_t *cas;           //  owned; its environment holds the stores
     tsr_history_t *history;   //  owned
     tsr_listings_t *listings; //  owned
@@ -59,15 +58,6 @@ s_job_init(test_job_t *job, const char *name, uint32_t retries, uint32_t repeat)
     job->spec.n_argv = 3;
     job->spec.retries = retries;
     job->spec.repeat = repeat;
-}
-
-static int
-s_remove_entry(const char *path, const struct stat *entry_stat, int type, struct FTW *walk)
-{
-    (void)entry_stat;
-    (void)type;
-    (void)walk;
-    return remove(path);
 }
 
 static void
@@ -100,12 +90,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0700);
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/test_tsr_sched_tests.XXXXXX", base);
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("test_tsr_sched_tests");
     s_open(fixture);
     fixture->attempts = zlistx_new();
     *state = fixture;
@@ -118,7 +103,7 @@ s_teardown(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     zlistx_destroy(&fixture->attempts);
     s_close(fixture);
-    nftw(fixture->dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }
@@ -261,6 +246,16 @@ s_result_of(const Tessera__RunSummary *summary, const char *id)
 
 static const char *const s_ids[] = {"t/a.py::1", "t/a.py::2", "t/b.py::1", "t/c.py::1"};
 
+//  The listing: `agent` takes it at 1001 and lists the first `count` of s_ids at 1002
+static void
+s_list(fixture_t *fixture, tsr_registry_agent_t *agent, size_t count)
+{
+    assert_int_equal(s_fill(fixture, agent, 1001), 1);
+    assert_int_equal(
+        s_listed(fixture, agent->key, s_attempt(fixture, 0)->id, s_ids, count, NULL, 0, 1002),
+        TSR_OK);
+}
+
 static void
 test_sched_test_job_lists_then_runs_every_test_once(void **state)
 {
@@ -349,9 +344,7 @@ test_sched_unreported_tests_run_in_a_new_shard(void **state)
     job.spec.shards = 1;
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 4, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 4);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     //  The runner crashed in t/a.py::2: the other two got no result
     Tessera__Outcome outcomes[2] = {P, TESSERA__OUTCOME__CRASHED};
@@ -392,9 +385,7 @@ test_sched_retry_prefers_another_agent(void **state)
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
     tsr_registry_agent_t *agent_b = s_agent(fixture, KEY_B, "b", 1);
-    assert_int_equal(s_fill(fixture, agent_a, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 2, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent_a, 2);
     assert_int_equal(s_fill(fixture, agent_a, 1003), 1);
     Tessera__Outcome outcomes[2] = {P, F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, outcomes, 2, 1100),
@@ -433,9 +424,7 @@ test_sched_retry_does_not_wait_forever(void **state)
     job.spec.shards = 1;
     (void)s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent_a, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 1, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent_a, 1);
     assert_int_equal(s_fill(fixture, agent_a, 1003), 1);
     Tessera__Outcome failed[1] = {F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, failed, 1, 1100),
@@ -468,9 +457,7 @@ test_sched_repeat_spreads_copies_over_agents(void **state)
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent_a = s_agent(fixture, KEY_A, "a", 2);
     tsr_registry_agent_t *agent_b = s_agent(fixture, KEY_B, "b", 2);
-    assert_int_equal(s_fill(fixture, agent_a, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 2, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent_a, 2);
     assert_int_equal(tsr_sched_queued(fixture->sched), 2);
     //  a takes one copy and leaves the other to b
     assert_int_equal(s_fill(fixture, agent_a, 1003), 1);
@@ -500,9 +487,7 @@ test_sched_fail_on_flaky_fails_the_run(void **state)
     job.spec.shards = 1;
     tsr_run_t *run = s_submit(fixture, &job, "u1", true, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 1, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 1);
     Tessera__Outcome failed[1] = {F}, passed[1] = {P};
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, failed, 1, 1100),
@@ -604,9 +589,7 @@ test_sched_cancel_ends_test_job(void **state)
     job.spec.shards = 2;
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 4, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 4);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     zlistx_t *refs = tsr_lease_refs_new();
     assert_int_equal(tsr_sched_cancel(fixture->sched, run->id, 1100, refs), TSR_OK);
@@ -631,9 +614,7 @@ test_sched_history_is_recorded_and_plans_the_next_run(void **state)
     job.spec.shards = 1;
     (void)s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 2, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 2);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     Tessera__Outcome outcomes[2] = {P, F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, outcomes, 2, 1100),
@@ -715,9 +696,7 @@ test_sched_restart_in_the_middle_of_a_test_job(void **state)
     job.spec.shards = 1;
     tsr_run_t *run = s_submit(fixture, &job, "u1", false, 1000);
     tsr_registry_agent_t *agent = s_agent(fixture, KEY_A, "a", 1);
-    assert_int_equal(s_fill(fixture, agent, 1001), 1);
-    assert_int_equal(s_listed(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, 3, NULL, 0, 1002),
-                     TSR_OK);
+    s_list(fixture, agent, 3);
     assert_int_equal(s_fill(fixture, agent, 1003), 1);
     Tessera__Outcome outcomes[1] = {F};
     assert_int_equal(s_ran(fixture, KEY_A, s_attempt(fixture, 0)->id, s_ids, outcomes, 1, 1100),

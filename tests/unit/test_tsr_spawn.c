@@ -20,9 +20,10 @@
 #include <unistd.h>
 
 #include "tsr_spawn.h"
+#include "tsr_testdir.h"
 
 typedef struct {
-    char dir[256];    //  temp directory for this test
+    char *dir;        //  owned scratch directory (tsr_testdir)
     char out[300];    //  stdout file
     char err[300];    //  stderr file
     char bg_pid[300]; //  where a script writes $! of its background child
@@ -34,11 +35,7 @@ s_setup(void **state)
 {
     fixture_t *fixture = calloc(1, sizeof *fixture);
     assert_non_null(fixture);
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        mkdir(base, 0755); //  may exist already
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/spawn.XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("spawn");
     //  Readable by a job running as another user
     assert_int_equal(chmod(fixture->dir, 0755), 0);
     snprintf(fixture->out, sizeof fixture->out, "%s/stdout", fixture->dir);
@@ -52,10 +49,7 @@ static int
 s_teardown(void **state)
 {
     fixture_t *fixture = *state;
-    unlink(fixture->out);
-    unlink(fixture->err);
-    unlink(fixture->bg_pid);
-    rmdir(fixture->dir);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }

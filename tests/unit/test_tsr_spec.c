@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tsr_spec.h"
+#include "tsr_testdir.h"
 
 //  Parse `text` as "tessera.yml" into `spec`; *error_out gets the message.
 static int
@@ -364,12 +365,7 @@ static void
 test_spec_load_reads_file_and_reports_path(void **state)
 {
     (void)state;
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        mkdir(base, 0755); //  may exist already
-    char dir[256];
-    snprintf(dir, sizeof dir, "%s/spec.XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(dir));
+    char *dir = tsr_testdir_new("spec");
     char path[300];
     snprintf(path, sizeof path, "%s/tessera.yml", dir);
 
@@ -401,8 +397,7 @@ test_spec_load_reads_file_and_reports_path(void **state)
     assert_string_equal(tsr_spec_job(spec, "unit")->framework, "pytest");
 
     tsr_spec_destroy(&spec);
-    unlink(path);
-    rmdir(dir);
+    tsr_testdir_destroy(&dir);
 }
 
 static void

@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "tsr_store.h"
+#include "tsr_testdir.h"
 
 typedef struct {
-    char dir[256]; //  temp directory of the environment
-    MDB_env *env;  //  owned
+    char *dir;    //  owned scratch directory (tsr_testdir)
+    MDB_env *env; //  owned
     tsr_store_t *store;
 } fixture_t;
 
@@ -18,11 +19,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->dir, sizeof fixture->dir, "%s/store-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("store");
     assert_int_equal(mdb_env_create(&fixture->env), MDB_SUCCESS);
     assert_int_equal(mdb_env_set_maxdbs(fixture->env, 4), MDB_SUCCESS);
     assert_int_equal(mdb_env_set_mapsize(fixture->env, 16u << 20), MDB_SUCCESS);
@@ -39,12 +36,7 @@ s_teardown(void **state)
     fixture_t *fixture = (fixture_t *)*state;
     tsr_store_destroy(&fixture->store);
     mdb_env_close(fixture->env);
-    char path[300];
-    snprintf(path, sizeof path, "%s/data.mdb", fixture->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", fixture->dir);
-    unlink(path);
-    rmdir(fixture->dir);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }

@@ -299,6 +299,52 @@ test_plan_automatic_split_adds_tail_shards_of_the_smallest_groups(void **state)
     tsr_testplan_destroy(&plan);
 }
 
+//  Work in the shards after the first `core` (the tail), ms
+static double
+s_tail_ms(tsr_testplan_t *plan, size_t core)
+{
+    double tail_ms = 0;
+    for (size_t shard = core; shard < tsr_testplan_shard_count(plan); shard++)
+        tail_ms += tsr_testplan_shard_cost_ms(plan, shard);
+    return tail_ms;
+}
+
+static void
+test_plan_without_history_keeps_a_bigger_tail(void **state)
+{
+    (void)state;
+    //  Group g<i> holds i + 1 tests: 210 tests, 21 s at the 100 ms default
+    tsr_testplan_t *cold = tsr_testplan_new();
+    tsr_testplan_t *known = tsr_testplan_new();
+    char test_id[32], group[16];
+    for (int group_number = 0; group_number < 20; group_number++)
+        for (int index = 0; index <= group_number; index++) {
+            snprintf(group, sizeof group, "g%d", group_number);
+            snprintf(test_id, sizeof test_id, "%s::t%d", group, index);
+            tsr_testplan_add(cold, test_id, group, false, 0.0);
+            tsr_testplan_add(known, test_id, group, true, 100.0);
+        }
+    tsr_testplan_opts_t opts = {.slots = 2, .startup_ms = 300.0};
+    assert_int_equal(tsr_testplan_build(cold, &opts), TSR_OK);
+    assert_int_equal(tsr_testplan_build(known, &opts), TSR_OK);
+    //  With history the estimates are good: a tail of a few small groups at
+    //  most. With none, a whole file may be slow or fast, so the groups' error
+    //  counts (about 4.5 s of imbalance to expect here, not the 1.2 s that
+    //  210 independent errors would give): the slots that finish first get
+    //  several seconds of small groups to even out the end
+    double cold_start_ms = 300.0 * (double)(tsr_testplan_shard_count(cold) - 2);
+    assert_true(s_tail_ms(known, 2) - 300.0 * (double)(tsr_testplan_shard_count(known) - 2) <
+                1000.0);
+    assert_true(tsr_testplan_shard_count(cold) > 2);
+    assert_true(s_tail_ms(cold, 2) - cold_start_ms > 5000.0);
+    assert_true(s_tail_ms(cold, 2) - cold_start_ms <= 21000.0 / 2);
+    size_t shard_of[210];
+    s_shard_of_each(cold, shard_of);
+    s_assert_order_kept(cold);
+    tsr_testplan_destroy(&cold);
+    tsr_testplan_destroy(&known);
+}
+
 static void
 test_plan_keeps_the_order_added_inside_shards(void **state)
 {
@@ -493,6 +539,7 @@ main(void)
         cmocka_unit_test(test_plan_auto_split_stays_within_bounds),
         cmocka_unit_test(test_plan_automatic_build_pays_start_up_once_per_shard),
         cmocka_unit_test(test_plan_automatic_split_adds_tail_shards_of_the_smallest_groups),
+        cmocka_unit_test(test_plan_without_history_keeps_a_bigger_tail),
         cmocka_unit_test(test_plan_keeps_the_order_added_inside_shards),
         cmocka_unit_test(test_plan_shards_come_out_longest_first),
         cmocka_unit_test(test_plan_more_shards_than_tests_gives_one_test_each),

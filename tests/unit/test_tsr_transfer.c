@@ -8,6 +8,7 @@
 
 #include "tsr_msg.h"
 #include "tsr_transfer.h"
+#include "tsr_testdir.h"
 
 typedef struct {
     char *dir;      //  temp root
@@ -18,8 +19,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = calloc(1, sizeof *fixture);
-    fixture->dir = strdup("/tmp/tsr-transfer-XXXXXX");
-    assert_non_null(mkdtemp(fixture->dir));
+    fixture->dir = tsr_testdir_new("transfer");
     char *cas_dir = zsys_sprintf("%s/cas", fixture->dir);
     fixture->cas = tsr_cas_new();
     assert_int_equal(tsr_cas_open(fixture->cas, cas_dir, 64u << 20), TSR_OK);
@@ -33,10 +33,7 @@ s_teardown(void **state)
 {
     fixture_t *fixture = *state;
     tsr_cas_destroy(&fixture->cas);
-    char *command = zsys_sprintf("rm -rf %s", fixture->dir);
-    assert_int_equal(system(command), 0);
-    zstr_free(&command);
-    free(fixture->dir);
+    tsr_testdir_destroy(&fixture->dir);
     free(fixture);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tessera.pb-c.h"
+#include "tsr_testdir.h"
 #include "tsr_tree.h"
 
 #define TEST_MAP_BYTES (64u << 20)
@@ -26,16 +27,8 @@ typedef struct {
 static int
 s_setup(void **state)
 {
-    const char *base = getenv("TSR_TEST_TMP");
-    if (!base)
-        base = "/tmp";
-    (void)zsys_dir_create("%s", base);
-    char *template = zsys_sprintf("%s/tree-XXXXXX", base);
-    assert_non_null(mkdtemp(template));
     fixture_t *fixture = calloc(1, sizeof *fixture);
-    fixture->root = realpath(template, NULL);
-    free(template);
-    assert_non_null(fixture->root);
+    fixture->root = tsr_testdir_new("tree");
     char *cas_dir = zsys_sprintf("%s/cas", fixture->root);
     fixture->cas = tsr_cas_new();
     assert_int_equal(tsr_cas_open(fixture->cas, cas_dir, TEST_MAP_BYTES), TSR_OK);
@@ -49,10 +42,7 @@ s_teardown(void **state)
 {
     fixture_t *fixture = *state;
     tsr_cas_destroy(&fixture->cas);
-    char *command = zsys_sprintf("rm -rf '%s'", fixture->root);
-    assert_int_equal(system(command), 0);
-    free(command);
-    free(fixture->root);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }

@@ -11,18 +11,15 @@
 #include <unistd.h>
 
 #include "tsr_workdir.h"
+#include "tsr_testdir.h"
 
-static char s_root[256];
+static char *s_root; //  owned scratch directory of the running test
 
 static int
 s_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(s_root, sizeof s_root, "%s/workdir-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(s_root));
+    s_root = tsr_testdir_new("workdir");
     return 0;
 }
 
@@ -30,9 +27,7 @@ static int
 s_teardown(void **state)
 {
     (void)state;
-    char *command = zsys_sprintf("chmod -R u+rwx '%s'; rm -rf '%s'", s_root, s_root);
-    assert_int_equal(system(command), 0);
-    free(command);
+    tsr_testdir_destroy(&s_root); //  read-only directories included
     return 0;
 }
 

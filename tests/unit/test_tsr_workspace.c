@@ -12,6 +12,7 @@
 #include "tsr_msg.h"
 #include "tsr_tree.h"
 #include "tsr_workspace.h"
+#include "tsr_testdir.h"
 
 typedef struct {
     uint64_t req_id;
@@ -21,7 +22,7 @@ typedef struct {
 } request_t;
 
 typedef struct {
-    char root[256];             //  temp dir
+    char *root;                 //  owned scratch directory (tsr_testdir)
     char path[320];             //  scratch
     tsr_cas_t *source;          //  the "coordinator"
     tsr_cas_t *cache;           //  the agent's
@@ -101,11 +102,7 @@ static int
 s_setup(void **state)
 {
     fixture_t *fixture = (fixture_t *)zmalloc(sizeof(fixture_t));
-    const char *base = getenv("TSR_TEST_TMP");
-    if (base)
-        zsys_dir_create(base);
-    snprintf(fixture->root, sizeof fixture->root, "%s/workspace-XXXXXX", base ? base : "/tmp");
-    assert_non_null(mkdtemp(fixture->root));
+    fixture->root = tsr_testdir_new("workspace");
     snprintf(fixture->path, sizeof fixture->path, "%s/src/pkg/deep", fixture->root);
     zsys_dir_create(fixture->path);
     snprintf(fixture->path, sizeof fixture->path, "%s/tmp", fixture->root);
@@ -147,9 +144,7 @@ s_teardown(void **state)
     zlistx_destroy(&fixture->requests);
     tsr_cas_destroy(&fixture->source);
     tsr_cas_destroy(&fixture->cache);
-    char *command = zsys_sprintf("rm -rf '%s'", fixture->root);
-    assert_int_equal(system(command), 0);
-    free(command);
+    tsr_testdir_destroy(&fixture->root);
     free(fixture);
     return 0;
 }
