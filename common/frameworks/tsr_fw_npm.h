@@ -6,7 +6,7 @@
 
     Listing gives test FILES (paths relative to the workdir): jest lists them
     (`--listTests --json`), mocha through a dry run (`--dry-run`, mocha >= 9),
-    vitest with `vitest list --filesOnly --json=FILE`, `node --test` by node
+    vitest (3, and 2) with `vitest list --filesOnly --json=FILE`, `node --test` by node
     20's own file rules (test/ directories, names like *.test.js,
     test-*.mjs), applied here. A shard runs a subset of files in one
     process: jest `--runTestsByPath FILES`, mocha with the spec replaced by
@@ -137,16 +137,15 @@ bool tsr_fw_npm_report_ended(const tsr_fw_npm_report_t *self);
 //  tests a resumed run excluded) and files not in `only` (zhashx set of
 //  relative paths, may be NULL). A file that failed with no failed test:
 //  ERROR under the file's id; a file with no test: PASSED under it.
-//  Then what died (not with `end` NULL: nothing is marked): when the
-//  runner did (`end`: timed out, killed, or no
-//  "end" line) in a file that had not finished, or a file that started
-//  never finished (whatever the runner says), or a file's own process
-//  died (its "crashed" line): the test running in that file (its last
-//  started test without a result) gets TIMED_OUT (timed out) or CRASHED,
-//  and the file is appended to `resume` (zlistx of owned strings, may be
-//  NULL): the rest of it can run again; without such a test, the file's
-//  own id gets the outcome (it died outside its tests). Files with
-//  nothing reported are left alone.
+//  With `end` (NULL: nothing is marked), also what died: a file that had
+//  not finished when the runner died (timed out, killed, or no "end"
+//  line), a file that started and never finished whatever the runner
+//  says, a file whose own process died (its line says "crashed"). The
+//  test running there (its last started test without a result) gets
+//  TIMED_OUT (the runner timed out) or CRASHED, and the file is appended
+//  to `resume` (zlistx of owned strings, may be NULL): the rest of it can
+//  run again. Without such a test the file's own id gets that outcome
+//  (it died outside its tests). Files with nothing reported are left alone.
 void tsr_fw_npm_report_account(tsr_fw_npm_report_t *self, const tsr_fw_npm_end_t *end,
                                zhashx_t *skip, zhashx_t *only, tsr_results_t *results,
                                zlistx_t *resume);

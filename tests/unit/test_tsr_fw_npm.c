@@ -503,6 +503,22 @@ test_npm_report_marks_the_test_a_vitest_worker_died_in(void **state)
     tsr_results_destroy(&results);
     zlistx_destroy(&resume);
     tsr_fw_npm_report_destroy(&report);
+
+    //  vitest 2 goes on when a worker dies and reports the file at the end,
+    //  with the tests that never finished: our reporter says it crashed
+    report = s_account(FIXTURES "/vitest2-events-crashed.jsonl", "/work/example/vitest", false, 1,
+                       NULL, NULL, &results, &resume);
+    assert_true(tsr_fw_npm_report_ended(report));
+    assert_int_equal(s_outcome(results, "test/special.test.js::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_non_null(strstr(tsr_results_find(results, "test/special.test.js::crash")->message,
+                           "its worker died in a test"));
+    assert_null(tsr_results_find(results, "test/special.test.js")); //  explained by crash
+    assert_int_equal(s_outcome(results, "test/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_results_size(results), 6);
+    s_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
 }
 
 static void
