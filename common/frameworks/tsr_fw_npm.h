@@ -6,11 +6,11 @@
 
     Listing gives test FILES (paths relative to the workdir): jest lists them
     (`--listTests --json`), mocha through a dry run (`--dry-run`, mocha >= 9),
-    vitest (3, and 2) with `vitest list --filesOnly --json=FILE`, `node --test` by node
-    20's own file rules (test/ directories, names like *.test.js,
-    test-*.mjs), applied here. A shard runs a subset of files in one
-    process: jest `--runTestsByPath FILES`, mocha with the spec replaced by
-    FILES, vitest with FILES as paths through its node API, `node --test
+    vitest (3, and 2) with `vitest list --filesOnly --json=FILE`, `node
+    --test` by node 20's own file rules (test/ directories, names like
+    *.test.js, test-*.mjs), applied here. A shard runs a subset of files in
+    one process: jest `--runTestsByPath FILES`, mocha with the spec replaced
+    by FILES, vitest with FILES as paths through its node API, `node --test
     FILES`.
 
     Results are per TEST: id `FILE::Suite > inner suite > title`, so a
