@@ -141,14 +141,27 @@ def workspace(cluster, example, name, modules):
 
 
 def serial(argv, cwd, env, outcomes_path=None, report_path=None):
-    """Run ARGV serially; the reference {id: outcome} from our reference
-    reporter's OUTCOMES_PATH or from jest/vitest's --json REPORT_PATH."""
-    result = subprocess.run(argv, cwd=cwd, env=env, text=True, capture_output=True,
-                            stdin=subprocess.DEVNULL, timeout=SERIAL_TIMEOUT_S)
+    """Start ARGV, the serial reference run; returns a function that waits
+    for it and returns {id: outcome} from our reference reporter's
+    OUTCOMES_PATH or from jest/vitest's --json REPORT_PATH. (It runs while
+    the cluster starts.)"""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return lambda: serial_outcomes(proc, argv, cwd, outcomes_path, report_path)
+
+
+def serial_outcomes(proc, argv, cwd, outcomes_path, report_path):
+    try:
+        stdout, stderr = proc.communicate(timeout=SERIAL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        raise AssertionError(f"serial {' '.join(argv)}: no end in {SERIAL_TIMEOUT_S}s\n"
+                             f"{stdout[-3000:]}{stderr[-3000:]}")
     # A test fails (mocha exits with the number of failures), nothing died
-    assert 0 < result.returncode < 64, (
-        f"serial {' '.join(argv)}: exit {result.returncode} (want failures)\n"
-        f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    assert 0 < proc.returncode < 64, (
+        f"serial {' '.join(argv)}: exit {proc.returncode} (want failures)\n"
+        f"{stdout[-3000:]}{stderr[-3000:]}")
     if outcomes_path:
         with open(outcomes_path, encoding="utf-8") as stream:
             outcomes = json.load(stream)
@@ -175,8 +188,9 @@ def results_by_id(summary):
 
 def check_misbehaving_suite(cluster, example, reference, special):
     """`tessera run --retries 1 --timeout 5 -- npm test` over two agents with
-    the misbehaving tests switched on; SPECIAL maps crash/hang/flaky to the
-    ids that report them ({"crash": (reference id, tessera id), ...})."""
+    the misbehaving tests switched on, compared with REFERENCE() (the
+    serial run's outcomes); SPECIAL maps crash/hang/flaky to the ids that
+    report them ({"crash": (reference id, tessera id), ...})."""
     modules = modules_cache(example)
     flaky_dir = cluster.path("flaky")
     os.makedirs(flaky_dir)
@@ -189,6 +203,7 @@ def check_misbehaving_suite(cluster, example, reference, special):
                              "--", "npm", "test", json_path=json_path, expect_exit=1,
                              timeout_s=RUN_TIMEOUT_S)
     results = results_by_id(summary)
+    reference = reference()
     crash_ref, crash_id = special["crash"]
     hang_id = special["hang"]
     flaky_id = special["flaky"]
