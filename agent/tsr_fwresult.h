@@ -4,8 +4,10 @@
     with an error before reporting every test, the test it was running is
     the first of the shard, in order, without a result. That one is marked
     TIMED_OUT or CRASHED here; the tests after it get no result (the
-    coordinator runs them again in a new shard). The adapters leave this to
-    their caller (tsr_framework.h). Pure; any thread.                       */
+    coordinator runs them again in a new shard). Adapters leave this to
+    their caller (tsr_framework.h), except those that know better and mark
+    the test themselves (cargo: libtest runs tests in its own order, on
+    threads). Pure; any thread.                                            */
 #ifndef TSR_FWRESULT_H
 #define TSR_FWRESULT_H
 

@@ -2,6 +2,29 @@
 #include "tsr_cmd.h"
 #include "tsr_spec.h"
 #include <getopt.h>
+#include <string.h>
+
+//  One line per job: what it runs and the limits it gets
+static void
+s_print_job(const tsr_job_spec_t *job, FILE *out)
+{
+    const char *framework = job->framework ? job->framework : "command";
+    bool tests = strcmp(framework, "command") != 0;
+    fprintf(out, "  %s: %s", job->name, framework);
+    if (job->shards)
+        fprintf(out, ", %u shard%s", (unsigned)job->shards, job->shards == 1 ? "" : "s");
+    else
+        fprintf(out, ", shards auto");
+    if (job->retries)
+        fprintf(out, ", retries %u", (unsigned)job->retries);
+    if (job->timeout_s)
+        fprintf(out, ", timeout %us per %s", (unsigned)job->timeout_s, tests ? "test" : "shard");
+    else
+        fprintf(out, ", no timeout");
+    if (job->slow_s)
+        fprintf(out, ", slow over %us", (unsigned)job->slow_s);
+    fprintf(out, "\n");
+}
 
 static int
 s_exec(const tsr_cli_t *cli, int argc, char **argv)
@@ -23,6 +46,9 @@ s_exec(const tsr_cli_t *cli, int argc, char **argv)
     } else {
         size_t jobs = zlistx_size(tsr_spec_jobs(spec));
         printf("%s: ok (%zu job%s)\n", path, jobs, jobs == 1 ? "" : "s");
+        zlistx_t *list = tsr_spec_jobs(spec);
+        for (const tsr_job_spec_t *job = zlistx_first(list); job; job = zlistx_next(list))
+            s_print_job(job, stdout);
     }
     free(error);
     tsr_spec_destroy(&spec);
@@ -33,7 +59,9 @@ const tsr_cmd_entry_t tsr_cmd_validate_entry = {
     .name = "validate",
     .usage = "[FILE]",
     .summary = "Check a tessera.yml (default: ./tessera.yml) without running anything.",
-    .help = "Prints 'FILE: ok (N jobs)', or the first error as FILE:LINE:COL: message and\n"
-            "exits with 2.\n",
+    .help = "Prints 'FILE: ok (N jobs)' and a line per job (framework, shards, retries,\n"
+            "timeout: per test for a test job, per shard for a command; slow: the threshold\n"
+            "above which its tests are listed as slow), or the first error as\n"
+            "FILE:LINE:COL: message and exits with 2.\n",
     .exec = s_exec,
 };

@@ -90,6 +90,7 @@ tsr_submit_jobspec_new(const tsr_job_spec_t *job, const tsr_run_opts_t *opts)
         }
     }
     jobspec->timeout_s = job->timeout_s;
+    jobspec->slow_s = job->slow_s;
     jobspec->threads = job->threads;
     jobspec->shards = job->shards;
     jobspec->retries = job->retries;

@@ -266,6 +266,8 @@ s_parse_job_key(tsr_yaml_t *yaml, const yaml_node_t *key_node, const yaml_node_t
         return tsr_yaml_pairs(yaml, value, "env", job->env);
     if (strcmp(key, "timeout") == 0)
         return s_parse_uint32(yaml, value, "timeout", 0, &job->timeout_s);
+    if (strcmp(key, "slow") == 0)
+        return s_parse_uint32(yaml, value, "slow", 0, &job->slow_s);
     if (strcmp(key, "threads") == 0)
         return s_parse_uint32(yaml, value, "threads", 1, &job->threads);
     if (strcmp(key, "labels") == 0)

@@ -1,8 +1,8 @@
 /*  tsr_spec - `tessera.yml` job specifications (libyaml)
     A project with jobs; each job a command (list or string: a string runs via
     `sh -c`, and its framework is detected only when it is one plain command
-    line without shell syntax), framework, env, timeout, threads, labels,
-    needs, shards, retries, workdir. Errors name file, line and column
+    line without shell syntax), framework, env, timeout, slow, threads,
+    labels, needs, shards, retries, workdir. Errors name file, line and column
     (`tessera.yml:12:5: unknown key 'shrads'`); `needs` must name existing
     jobs without cycles.
 
@@ -13,7 +13,8 @@
             command: python3 -m pytest tests
             framework: pytest        # default: detected from the command
             env: {PYTHONHASHSEED: "0"}
-            timeout: 600             # seconds, whole shard
+            timeout: 600             # seconds: per test (a test job), or whole shard
+            slow: 5                  # seconds: list tests slower than this (0 = off)
             threads: 1
             labels: {os: linux}
             needs: [build]
@@ -30,7 +31,8 @@ typedef struct {
     char *framework;    //  owned; "command", "pytest", "cargo", "npm"; default detected
     zlistx_t *argv;     //  owned, of char *
     zlistx_t *env;      //  owned, of char * "NAME=VALUE", in file order
-    uint32_t timeout_s; //  0 = none
+    uint32_t timeout_s; //  0 = none; per test for a test job, else per shard
+    uint32_t slow_s;    //  tests slower than this are listed as slow; 0 = off
     uint32_t threads;   //  >= 1
     zlistx_t *labels;   //  owned, of char * "key=value"
     zlistx_t *needs;    //  owned, of char * job names

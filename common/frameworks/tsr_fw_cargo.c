@@ -164,7 +164,7 @@ s_list_binary(s_session_t *self, const tsr_fw_cargo_binary_t *binary, zlistx_t *
     tsr_fw_strlist_addf(argv, "json");
     tsr_fw_strlist_addf(argv, "-Z");
     tsr_fw_strlist_addf(argv, "unstable-options");
-    tsr_fw_cargo_cmd_add_test_args(self->cmd, argv, true);
+    tsr_fw_cargo_cmd_add_test_args(self->cmd, argv, 0);
     for (const char *filter = (const char *)zlistx_first(self->cmd->filters); filter;
          filter = (const char *)zlistx_next(self->cmd->filters))
         zlistx_add_end(argv, (void *)filter);
@@ -255,7 +255,7 @@ s_list_doctests(s_session_t *self, const char *package, zlistx_t *test_ids)
     char *report = s_report_path(self, "doclist");
     zlistx_t *argv = s_doc_argv(self, package);
     tsr_fw_strlist_addf(argv, "--list");
-    tsr_fw_cargo_cmd_add_test_args(self->cmd, argv, true);
+    tsr_fw_cargo_cmd_add_test_args(self->cmd, argv, 0);
     for (const char *filter = (const char *)zlistx_first(self->cmd->filters); filter;
          filter = (const char *)zlistx_next(self->cmd->filters))
         zlistx_add_end(argv, (void *)filter);
@@ -336,44 +336,162 @@ s_find_binary(s_session_t *self, const char *binary_id)
     return NULL;
 }
 
+//  The test a dead binary was running gets the blame: TIMED_OUT when it was
+//  killed for silence (`rc` TSR_ETIMEOUT), else CRASHED. `duration_ms`: the
+//  binary's time the finished tests do not account for.
+static void
+s_mark_running(const tsr_fw_cargo_binary_t *binary, const char *name, int rc, int exit_code,
+               int term_signal, uint64_t duration_ms, tsr_results_t *results)
+{
+    char *message;
+    if (rc == TSR_ETIMEOUT)
+        message = zsys_sprintf("timed out: test binary %s wrote nothing for the per-test limit "
+                               "while running this test, and was killed",
+                               binary->id);
+    else if (term_signal != 0)
+        message = zsys_sprintf("crashed: test binary %s was killed by signal %d (%s) while "
+                               "running this test",
+                               binary->id, term_signal, strsignal(term_signal));
+    else if (exit_code == -1)
+        message = zsys_sprintf("crashed: test binary %s was killed by a signal while running "
+                               "this test",
+                               binary->id);
+    else
+        message = zsys_sprintf("crashed: test binary %s exited with code %d while running "
+                               "this test",
+                               binary->id, exit_code);
+    char *id = zsys_sprintf("%s::%s", binary->id, name);
+    tsr_results_add(results, id,
+                    rc == TSR_ETIMEOUT ? TESSERA__OUTCOME__TIMED_OUT : TESSERA__OUTCOME__CRASHED,
+                    duration_ms, message);
+    tsr_log_info("cargo test=%s %s", id, rc == TSR_ETIMEOUT ? "timed out" : "crashed");
+    zstr_free(&id);
+    zstr_free(&message);
+}
+
+//  Move the first names of `pending` into a new list, as many as one
+//  command line takes (at least one)
+static zlistx_t *
+s_take_batch(zlistx_t *pending)
+{
+    zlistx_t *batch = tsr_fw_strlist_new();
+    size_t batch_bytes = 0;
+    const char *name = (const char *)zlistx_first(pending);
+    while (name && (batch_bytes == 0 || batch_bytes + strlen(name) < TSR_CARGO_NAMES_PER_RUN)) {
+        zlistx_add_end(batch, (void *)name);
+        batch_bytes += strlen(name) + 1;
+        zlistx_delete(pending, zlistx_cursor(pending));
+        name = (const char *)zlistx_first(pending);
+    }
+    return batch;
+}
+
+//  How one run of a test binary ended
+typedef struct {
+    int rc;            //  of the exec: TSR_OK, TSR_ETIMEOUT, or an error
+    int exit_code;     //  -1: killed by a signal
+    int term_signal;   //  0 if none
+    uint64_t wall_ms;  //  the binary's run time
+    uint64_t tests_ms; //  the finished tests' time
+    zlistx_t *running; //  owned names started but not finished, in start order
+} s_binary_run_t;
+
+//  Run `binary` once on `batch` (test names): libtest's own threads, or one
+//  thread when `serial`; results into `results`.
+static void
+s_run_batch(s_session_t *self, const tsr_fw_cargo_binary_t *binary, zlistx_t *env, zlistx_t *batch,
+            bool serial, tsr_results_t *results, s_binary_run_t *run)
+{
+    zlistx_t *argv = tsr_fw_strlist_new();
+    tsr_fw_strlist_addf(argv, "%s", binary->executable);
+    tsr_fw_strlist_addf(argv, "--exact");
+    for (const char *name = (const char *)zlistx_first(batch); name;
+         name = (const char *)zlistx_next(batch))
+        zlistx_add_end(argv, (void *)name);
+    tsr_fw_strlist_addf(argv, "-Z");
+    tsr_fw_strlist_addf(argv, "unstable-options");
+    tsr_fw_strlist_addf(argv, "--format");
+    tsr_fw_strlist_addf(argv, "json");
+    tsr_fw_strlist_addf(argv, "--report-time");
+    tsr_fw_cargo_cmd_add_test_args(
+        self->cmd, argv, TSR_FW_CARGO_DROP_EXACT | (serial ? TSR_FW_CARGO_DROP_THREADS : 0));
+    if (serial)
+        tsr_fw_strlist_addf(argv, "--test-threads=1");
+    char *report = s_report_path(self, "run");
+    run->running = tsr_fw_strlist_new();
+    size_t before = tsr_results_size(results);
+    int64_t started_ms = zclock_mono();
+    run->rc = tsr_fw_exec_signal(self->ctx, argv, binary->manifest_dir, report, env,
+                                 &run->exit_code, &run->term_signal);
+    run->wall_ms = (uint64_t)(zclock_mono() - started_ms);
+    if (run->rc == TSR_OK || run->rc == TSR_ETIMEOUT) {
+        int parse_rc = tsr_fw_cargo_parse_run(report, binary->id, results, run->running);
+        if (parse_rc != TSR_OK && parse_rc != -ENOENT)
+            tsr_log_debug("cargo report unreadable binary=%s rc=%s", binary->id,
+                          tsr_err_name(parse_rc));
+    }
+    run->tests_ms = 0;
+    for (size_t index = before; index < tsr_results_size(results); index++)
+        run->tests_ms += tsr_results_at(results, index)->duration_ms;
+    zstr_free(&report);
+    zlistx_destroy(&argv);
+}
+
 //  Run one binary on `names` (test names, without the binary id), in
-//  batches. Returns TSR_OK, TSR_ETIMEOUT (stop the shard), or an error.
+//  batches. A binary that dies in a test (libtest's JSON says which tests
+//  started without finishing): with one test in flight, that test is marked
+//  CRASHED or TIMED_OUT and the binary's other tests are left for the caller
+//  to run again; with several in flight (libtest threads), the ones without
+//  a result run again on one thread, so the next death names its test. A
+//  timeout ends the shard. Returns TSR_OK, TSR_ETIMEOUT, or an error.
 static int
 s_run_binary(s_session_t *self, const tsr_fw_cargo_binary_t *binary, zlistx_t *names,
              tsr_results_t *results, int *shard_exit)
 {
     zlistx_t *env = s_binary_env(binary);
+    zlistx_t *pending = zlistx_dup(names);
+    bool serial = false; //  one test thread, after a death with several in flight
     int rc = TSR_OK;
-    const char *name = (const char *)zlistx_first(names);
-    while (name && rc == TSR_OK) {
-        zlistx_t *argv = tsr_fw_strlist_new();
-        tsr_fw_strlist_addf(argv, "%s", binary->executable);
-        tsr_fw_strlist_addf(argv, "--exact");
-        size_t batch_bytes = 0;
-        while (name && (batch_bytes == 0 || batch_bytes + strlen(name) < TSR_CARGO_NAMES_PER_RUN)) {
-            zlistx_add_end(argv, (void *)name);
-            batch_bytes += strlen(name) + 1;
-            name = (const char *)zlistx_next(names);
-        }
-        tsr_fw_strlist_addf(argv, "-Z");
-        tsr_fw_strlist_addf(argv, "unstable-options");
-        tsr_fw_strlist_addf(argv, "--format");
-        tsr_fw_strlist_addf(argv, "json");
-        tsr_fw_strlist_addf(argv, "--report-time");
-        tsr_fw_cargo_cmd_add_test_args(self->cmd, argv, false);
-        char *report = s_report_path(self, "run");
-        int exit_code;
-        rc = tsr_fw_exec(self->ctx, argv, binary->manifest_dir, report, env, &exit_code);
-        if (rc == TSR_OK || rc == TSR_ETIMEOUT) {
-            int parse_rc = tsr_fw_cargo_parse_run(report, binary->id, results);
-            if (parse_rc != TSR_OK && parse_rc != -ENOENT)
-                tsr_log_debug("cargo report unreadable binary=%s rc=%s", binary->id,
-                              tsr_err_name(parse_rc));
-            s_merge_exit(shard_exit, rc == TSR_OK ? exit_code : -1);
-        }
-        zstr_free(&report);
-        zlistx_destroy(&argv);
+    bool stop = false;
+    while (!stop && rc == TSR_OK && zlistx_size(pending) > 0) {
+        zlistx_t *batch = s_take_batch(pending);
+        s_binary_run_t run = {0};
+        s_run_batch(self, binary, env, batch, serial, results, &run);
+        rc = run.rc;
+        if (rc == TSR_OK || rc == TSR_ETIMEOUT)
+            s_merge_exit(shard_exit, rc == TSR_OK ? run.exit_code : -1);
+        size_t in_flight = zlistx_size(run.running);
+        if (in_flight > 0 && (rc == TSR_ETIMEOUT || serial || in_flight == 1)) {
+            //  Killed for silence with several in flight: the first started
+            //  has been running longest (the others keep writing until done)
+            s_mark_running(binary, (const char *)zlistx_first(run.running), rc, run.exit_code,
+                           run.term_signal,
+                           run.wall_ms > run.tests_ms ? run.wall_ms - run.tests_ms : 0, results);
+            stop = true;
+        } else if (rc == TSR_OK && in_flight > 1) {
+            //  Which of them did it is unknown: again, one thread, first
+            tsr_log_info("cargo binary=%s died with %zu tests in flight: running them again "
+                         "on one test thread",
+                         binary->id, in_flight);
+            zlistx_t *again = tsr_fw_strlist_new();
+            for (const char *name = (const char *)zlistx_first(batch); name;
+                 name = (const char *)zlistx_next(batch)) {
+                char *id = zsys_sprintf("%s::%s", binary->id, name);
+                if (!tsr_results_find(results, id))
+                    zlistx_add_end(again, (void *)name);
+                zstr_free(&id);
+            }
+            for (const char *name = (const char *)zlistx_last(again); name;
+                 name = (const char *)zlistx_prev(again))
+                zlistx_add_start(pending, (void *)name);
+            zlistx_destroy(&again);
+            serial = true;
+        } else if (rc == TSR_OK && run.exit_code == -1)
+            stop = true; //  died outside any test: the caller marks and re-runs the rest
+        zlistx_destroy(&run.running);
+        zlistx_destroy(&batch);
     }
+    zlistx_destroy(&pending);
     zlistx_destroy(&env);
     return rc;
 }
@@ -385,7 +503,7 @@ s_run_doctests(s_session_t *self, const char *test_id, tsr_results_t *results, i
     char *report = s_report_path(self, "docrun");
     zlistx_t *argv = s_doc_argv(self, package);
     tsr_fw_strlist_addf(argv, "--report-time");
-    tsr_fw_cargo_cmd_add_test_args(self->cmd, argv, false);
+    tsr_fw_cargo_cmd_add_test_args(self->cmd, argv, TSR_FW_CARGO_DROP_EXACT);
     zlistx_t *env = s_doc_env(self);
     int exit_code;
     int64_t started_ms = zclock_mono();
@@ -397,8 +515,16 @@ s_run_doctests(s_session_t *self, const char *test_id, tsr_results_t *results, i
             tsr_log_debug("cargo doctest report unreadable package=%s rc=%s", package,
                           tsr_err_name(parse_rc));
         s_merge_exit(shard_exit, exit_code);
-    } else if (rc == TSR_ETIMEOUT)
+    } else if (rc == TSR_ETIMEOUT) {
+        //  The doctests are one unit: that unit hung
+        char *message = zsys_sprintf("timed out: cargo test --doc -p %s wrote nothing for the "
+                                     "per-test limit, and was killed",
+                                     package);
+        tsr_results_add(results, test_id, TESSERA__OUTCOME__TIMED_OUT,
+                        (uint64_t)(zclock_mono() - started_ms), message);
+        zstr_free(&message);
         s_merge_exit(shard_exit, -1);
+    }
     zlistx_destroy(&env);
     zlistx_destroy(&argv);
     zstr_free(&report);

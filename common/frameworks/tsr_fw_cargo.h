@@ -16,7 +16,13 @@
     run: each binary with `--exact NAME...` (in batches, so huge shards never
     overflow the command line) in its package directory with cargo's runtime
     variables (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...); doctests with
-    `cargo test --doc -p PKG`. Reports are libtest's JSON events
+    `cargo test --doc -p PKG`. libtest runs tests on threads in one process,
+    in name order, not the shard's: a binary that crashes or hangs is not
+    necessarily in the shard's first test without a result, so this adapter
+    marks the test itself (CRASHED, TIMED_OUT) from libtest's `started`
+    events; when it died with several in flight, those without a result run
+    again on one test thread first, to tell which. The rest of that binary
+    gets no result (the caller runs it again). Reports are libtest's JSON events
     (`-Z unstable-options --format json --report-time`), parsed with cJSON.
     That format is unstable: stable toolchains accept it when the test
     process has RUSTC_BOOTSTRAP=1 in its environment (what cargo-nextest
@@ -45,10 +51,14 @@ typedef struct {
 TSR_NODISCARD int tsr_fw_cargo_cmd_parse(const char *const *argv, tsr_fw_cargo_cmd_t **cmd_out);
 void tsr_fw_cargo_cmd_destroy(tsr_fw_cargo_cmd_t **self_p);
 
+//  What tsr_fw_cargo_cmd_add_test_args leaves out besides the options we
+//  always set: bits to or together
+#define TSR_FW_CARGO_DROP_EXACT 1u   //  --exact (a run names its tests exactly)
+#define TSR_FW_CARGO_DROP_THREADS 2u //  --test-threads (a run that sets its own)
+
 //  Append the user's test arguments to `argv` minus the ones we set (--format,
-//  -Z, --list, -q, --quiet) and, unless `keep_exact`, --exact.
-void tsr_fw_cargo_cmd_add_test_args(const tsr_fw_cargo_cmd_t *self, zlistx_t *argv,
-                                    bool keep_exact);
+//  -Z, --list, -q, --quiet) and those `drop` names (TSR_FW_CARGO_DROP_*).
+void tsr_fw_cargo_cmd_add_test_args(const tsr_fw_cargo_cmd_t *self, zlistx_t *argv, unsigned drop);
 
 //  Append the user's cargo arguments to `argv` minus those choosing targets
 //  or packages, for `cargo test --doc -p PKG`.
@@ -99,11 +109,15 @@ TSR_NODISCARD int tsr_fw_cargo_count_listed(const char *jsonl_path, size_t *coun
 
 //  Read a test binary's run events into `results`, ids "<binary_id>::<name>":
 //  ok -> PASSED, failed -> FAILED (message: the captured output), ignored ->
-//  SKIPPED, exec_time -> duration_ms. Tests started but never finished (a
-//  crash) are left out. Returns TSR_OK (also for an empty file: the binary
-//  died at once), TSR_EPARSE (text but no libtest event), or -errno.
+//  SKIPPED, exec_time -> duration_ms. Tests started but never finished (the
+//  binary crashed or was killed in them) get no result; their names (without
+//  the binary id) are appended to `running` (string list, may be NULL) in the
+//  order they started: with one test thread, the one it died in; with more,
+//  every test in flight. Returns TSR_OK (also for an empty file: the binary
+//  died at once), TSR_EPARSE (text but no libtest event), or -errno; on an
+//  error `running` is left as it was.
 TSR_NODISCARD int tsr_fw_cargo_parse_run(const char *jsonl_path, const char *binary_id,
-                                         tsr_results_t *results);
+                                         tsr_results_t *results, zlistx_t *running);
 
 //  Read a `cargo test --doc` run's events into one result `test_id`
 //  (package::doctests): FAILED if one failed (message: their names and the

@@ -138,7 +138,7 @@ tsr_fw_cargo_cmd_parse(const char *const *argv, tsr_fw_cargo_cmd_t **cmd_out)
 }
 
 void
-tsr_fw_cargo_cmd_add_test_args(const tsr_fw_cargo_cmd_t *self, zlistx_t *argv, bool keep_exact)
+tsr_fw_cargo_cmd_add_test_args(const tsr_fw_cargo_cmd_t *self, zlistx_t *argv, unsigned drop)
 {
     bool skip_value = false;
     for (const char *arg = (const char *)zlistx_first(self->test_args); arg;
@@ -147,7 +147,10 @@ tsr_fw_cargo_cmd_add_test_args(const tsr_fw_cargo_cmd_t *self, zlistx_t *argv, b
             skip_value = false;
             continue;
         }
-        if (s_option_in(arg, s_test_owned_options) || (!keep_exact && streq(arg, "--exact"))) {
+        if (s_option_in(arg, s_test_owned_options) ||
+            ((drop & TSR_FW_CARGO_DROP_EXACT) && streq(arg, "--exact")) ||
+            ((drop & TSR_FW_CARGO_DROP_THREADS) &&
+             s_option_in(arg, (const char *const[]){"--test-threads", NULL}))) {
             skip_value = s_option_takes_next(arg, s_test_value_options);
             continue;
         }

@@ -338,6 +338,7 @@ s_event_message(const cJSON *line)
 typedef struct {
     const char *binary_id;  //  prefix of the ids
     tsr_results_t *results; //  borrowed
+    zlistx_t *running;      //  borrowed, may be NULL: names started, not finished
     size_t events;          //  libtest events seen
 } s_run_events_t;
 
@@ -352,12 +353,22 @@ s_on_run_line(const cJSON *line, void *arg)
     run->events++;
     if (!streq(type, "test"))
         return TSR_OK;
+    const char *name = tsr_fw_json_string(line, "name");
+    if (streq(event, "started")) {
+        if (!name)
+            return TSR_EPARSE;
+        if (run->running)
+            zlistx_add_end(run->running, (void *)name);
+        return TSR_OK;
+    }
     Tessera__Outcome outcome = s_event_outcome(event);
     if (outcome == TESSERA__OUTCOME__OUTCOME_UNKNOWN)
         return TSR_OK;
-    const char *name = tsr_fw_json_string(line, "name");
     if (!name)
         return TSR_EPARSE;
+    void *started = run->running ? zlistx_find(run->running, (void *)name) : NULL;
+    if (started)
+        zlistx_delete(run->running, started);
     const cJSON *exec_time = cJSON_GetObjectItemCaseSensitive(line, "exec_time");
     char *id = zsys_sprintf("%s::%s", run->binary_id, name);
     tsr_results_add(run->results, id, outcome,
@@ -380,15 +391,23 @@ s_is_empty(const char *path)
 }
 
 int
-tsr_fw_cargo_parse_run(const char *jsonl_path, const char *binary_id, tsr_results_t *results)
+tsr_fw_cargo_parse_run(const char *jsonl_path, const char *binary_id, tsr_results_t *results,
+                       zlistx_t *running)
 {
     assert(jsonl_path);
     assert(binary_id);
     assert(results);
-    s_run_events_t run = {binary_id, results, 0};
+    //  Ours until the end, so a failed read leaves the caller's list as it was
+    zlistx_t *started = running ? tsr_fw_strlist_new() : NULL;
+    s_run_events_t run = {binary_id, results, started, 0};
     int rc = tsr_fw_jsonl_read(jsonl_path, s_on_run_line, &run, NULL);
     if (rc == TSR_OK && run.events == 0 && !s_is_empty(jsonl_path))
         rc = TSR_EPARSE;
+    if (rc == TSR_OK && running)
+        for (const char *name = (const char *)zlistx_first(started); name;
+             name = (const char *)zlistx_next(started))
+            zlistx_add_end(running, (void *)name);
+    zlistx_destroy(&started);
     return rc;
 }
 

@@ -93,18 +93,29 @@ int
 tsr_fw_exec(tsr_fw_ctx_t *ctx, zlistx_t *argv, const char *cwd, const char *stdout_path,
             zlistx_t *env, int *exit_code)
 {
+    int term_signal;
+    return tsr_fw_exec_signal(ctx, argv, cwd, stdout_path, env, exit_code, &term_signal);
+}
+
+int
+tsr_fw_exec_signal(tsr_fw_ctx_t *ctx, zlistx_t *argv, const char *cwd, const char *stdout_path,
+                   zlistx_t *env, int *exit_code, int *term_signal)
+{
     assert(ctx);
     assert(ctx->run);
     assert(argv && zlistx_size(argv) > 0);
     assert(exit_code);
+    assert(term_signal);
     const char **argv_array = s_strlist_array(argv);
     const char **env_array = s_strlist_array(env);
-    int term_signal = 0;
+    *term_signal = 0;
     *exit_code = -1;
     tsr_log_debug("framework exec argv0=%s args=%zu", argv_array[0], zlistx_size(argv));
-    int rc = ctx->run(ctx, argv_array, cwd, stdout_path, env_array, exit_code, &term_signal);
-    if (rc == TSR_OK && term_signal != 0)
+    int rc = ctx->run(ctx, argv_array, cwd, stdout_path, env_array, exit_code, term_signal);
+    if (rc == TSR_OK && *term_signal != 0)
         *exit_code = -1;
+    if (rc != TSR_OK || *exit_code != -1)
+        *term_signal = 0;
     free(argv_array);
     free(env_array);
     return rc;

@@ -29,6 +29,12 @@ bool tsr_fw_strlist_has(zlistx_t *list, const char *text);
 TSR_NODISCARD int tsr_fw_exec(tsr_fw_ctx_t *ctx, zlistx_t *argv, const char *cwd,
                               const char *stdout_path, zlistx_t *env, int *exit_code);
 
+//  tsr_fw_exec that also says which signal ended the command: *term_signal
+//  is set when TSR_OK with *exit_code -1, else 0.
+TSR_NODISCARD int tsr_fw_exec_signal(tsr_fw_ctx_t *ctx, zlistx_t *argv, const char *cwd,
+                                     const char *stdout_path, zlistx_t *env, int *exit_code,
+                                     int *term_signal);
+
 //  "<scratch_dir>/<name>", a new string.
 char *tsr_fw_scratch_path(tsr_fw_ctx_t *ctx, const char *name);
 

@@ -11,6 +11,7 @@ are switched on through the agents' environment (TSR_EXAMPLE_*).          """
 import collections
 import json
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -243,6 +244,162 @@ def test_cargo_workspace_matches_a_serial_run(cluster):
         f"tessera outcomes {dict(got)}, serial cargo test {dict(counts)}\n"
         f"ids: {sorted(r['id'] + '=' + r['outcome'] for r in summary['results'])}")
 
+
+
+def cargo_binary_ids(workspace, env):
+    """Test executables' file names -> Tessera's binary ids (package/kind/target),
+    from cargo's own JSON (`cargo metadata`, `cargo test --no-run`)."""
+    metadata = subprocess.run(["cargo", "metadata", "--offline", "--no-deps",
+                               "--format-version", "1"], cwd=workspace, env=env, text=True,
+                              capture_output=True, stdin=subprocess.DEVNULL, check=True,
+                              timeout=SERIAL_TIMEOUT_S)
+    names = {package["id"]: package["name"] for package in json.loads(metadata.stdout)["packages"]}
+    build = subprocess.run(["cargo", "test", "--offline", "--no-run", "--message-format=json"],
+                           cwd=workspace, env=env, text=True, capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=SERIAL_TIMEOUT_S)
+    assert build.returncode == 0, f"cargo test --no-run: exit {build.returncode}\n{build.stderr}"
+    binaries = {}
+    for line in build.stdout.splitlines():
+        message = json.loads(line)
+        if message.get("reason") != "compiler-artifact" or not message["profile"]["test"]:
+            continue
+        target = message["target"]
+        kind = next((k for k in target["kind"] if k in ("bin", "test", "bench", "example")),
+                    "lib")
+        binaries[os.path.basename(message["executable"])] = \
+            f"{names[message['package_id']]}/{kind}/{target['name']}"
+    return binaries
+
+
+def cargo_serial(cluster, workspace):
+    """The serial reference for examples/cargo, in Tessera's ids: a plain
+    `cargo test --no-fail-fast` (text output, read here only), its binaries
+    named through cargo's JSON; a crate's doc-tests are one unit
+    (`package::doctests`: failed if one failed, else passed if one passed,
+    else skipped). Returns {id: outcome}."""
+    env = dict(cluster.env, CARGO_TARGET_DIR=cluster.path("serial-target"))
+    binaries = cargo_binary_ids(workspace, env)
+    serial = subprocess.run(["cargo", "test", "--offline", "--no-fail-fast"], cwd=workspace,
+                            env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            timeout=SERIAL_TIMEOUT_S)
+    assert serial.returncode == 101, f"serial cargo test: exit {serial.returncode}\n" \
+        f"{serial.stdout[-3000:]}"
+    outcomes = {}
+    doctests = {}  # package::doctests -> Counter of outcomes
+    current = None
+    for line in serial.stdout.splitlines():
+        line = line.strip()
+        running = re.match(r"Running .*\((.*)\)$", line)
+        if running:
+            current = binaries[os.path.basename(running.group(1))]
+            continue
+        if line.startswith("Doc-tests "):
+            current = line.split()[1].replace("_", "-") + "::doctests"
+            doctests[current] = collections.Counter()
+            continue
+        result = re.match(r"test (.+?) \.\.\. (ok|FAILED|ignored)\b", line)
+        if not result or current is None:
+            continue
+        outcome = {"ok": "passed", "FAILED": "failed", "ignored": "skipped"}[result.group(2)]
+        if current in doctests:
+            doctests[current][outcome] += 1
+        else:
+            name = re.sub(r" - should panic.*$", "", result.group(1))
+            outcomes[f"{current}::{name}"] = outcome
+    for test_id, counts in doctests.items():
+        if sum(counts.values()):
+            outcomes[test_id] = ("failed" if counts["failed"] else
+                                 "passed" if counts["passed"] else "skipped")
+    return outcomes
+
+
+def test_cargo_crash_hang_and_flaky_tests_are_reported_once(cluster):
+    variables = cargo_env(cluster)
+    with_agent_env(cluster, **variables)
+    workspace = copy_example(cluster, "cargo", "cargo-ws")
+    serial = cargo_serial(cluster, workspace)
+    calc = "calc/lib/calc::tests::"
+    assert {calc + "crash", calc + "hang", calc + "flaky"} <= set(serial), sorted(serial)
+    flaky_dir = cluster.path("flaky")
+    os.makedirs(flaky_dir)
+    with_agent_env(cluster, TSR_EXAMPLE_CRASH="1", TSR_EXAMPLE_HANG="1",
+                   TSR_EXAMPLE_FLAKY_DIR=flaky_dir)
+    two_agents(cluster)
+    json_path = cluster.path("run.json")
+    _, summary = cluster.run("-C", workspace, "--shards", "2", "--retries", "1",
+                             "--timeout", "5", "--", "cargo", "test",
+                             json_path=json_path, expect_exit=1, timeout_s=150)
+    results = results_by_id(summary)
+    assert sorted(results) == sorted(serial), (
+        f"ids differ\n  only serial: {sorted(set(serial) - set(results))}"
+        f"\n  only tessera: {sorted(set(results) - set(serial))}")
+    special = {calc + "crash": ("crashed", "signal 6"), calc + "hang": ("timed_out", "timed out")}
+    for test_id, (outcome, why) in special.items():
+        result = results[test_id]
+        assert result["outcome"] == outcome and result["attempts"] == 2 and \
+            why in result["message"], f"{test_id}: {result}"
+    flaky = results[calc + "flaky"]
+    assert flaky["outcome"] == "passed" and flaky["flaky"] is True and flaky["attempts"] == 2, (
+        f"flaky: {flaky}")
+    differing = {i: (serial[i], results[i]["outcome"]) for i in serial
+                 if i not in special and i != flaky["id"] and serial[i] != results[i]["outcome"]}
+    assert not differing, f"outcomes differ (serial, tessera): {differing}"
+    others_flaky = [i for i, r in results.items() if r["flaky"] and i != flaky["id"]]
+    assert not others_flaky, f"flaky besides {flaky['id']}: {others_flaky}"
+    assert agents_used(cluster, summary) == {"agent-a", "agent-b"}, "2 shards, 1 agent"
+
+
+TIMEOUT_SPEC = """project: itest-timeout
+jobs:
+  unit:
+    command: [/usr/bin/python3, -m, pytest, -p, "no:cacheprovider"]
+    timeout: 3
+    slow: 1
+    shards: 1
+"""
+
+SLEEPERS = """import time
+import pytest
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_sleeps(index):
+    time.sleep(1.1)
+"""
+
+HANGER = """import time
+
+
+def test_hang():
+    time.sleep(3600)
+"""
+
+
+def test_spec_timeout_is_per_test_and_slow_lists_tests(cluster):
+    """tessera.yml's `timeout:` is the per-test hard limit of a test job (one
+    shard of 5 x 1.1 s outlives it; only the hung test is killed) and its
+    `slow:` lists the tests over it, on the embedded cluster."""
+    workspace = cluster.path("timeout-ws")
+    os.makedirs(os.path.join(workspace, "tests"))
+    for name, text in (("tessera.yml", TIMEOUT_SPEC), ("tests/test_a_sleeps.py", SLEEPERS),
+                       ("tests/test_b_hangs.py", HANGER)):
+        with open(os.path.join(workspace, name), "w", encoding="utf-8") as stream:
+            stream.write(text)
+    result = cluster.cli("validate", os.path.join(workspace, "tessera.yml"), client=False)
+    assert result.returncode == 0 and \
+        "unit: pytest, 1 shard, timeout 3s per test, slow over 1s" in result.stdout, result.stdout
+    result, summary = cluster.run("-C", workspace, json_path=cluster.path("run.json"),
+                                  client=False, expect_exit=1, timeout_s=90)
+    results = results_by_id(summary)
+    hang = results["tests/test_b_hangs.py::test_hang"]
+    assert hang["outcome"] == "timed_out" and "per-test limit" in hang["message"], hang
+    sleepers = [r for i, r in results.items() if i.startswith("tests/test_a_sleeps.py::")]
+    assert len(sleepers) == 5 and all(r["outcome"] == "passed" and r["attempts"] == 1
+                                      for r in sleepers), sleepers
+    assert summary["shards"] == 1, f"the shard was cut short: {summary['shards']} shards"
+    slow = re.findall(r"SLOW (\S+) \(job unit, [^,]+, over 1s\)", result.stdout)
+    assert set(slow) >= {r["id"] for r in sleepers}, f"slow listed: {slow}\n{result.stdout}"
 
 def junit_counts(path):
     """node --test's junit: outcome counts of its testcases."""

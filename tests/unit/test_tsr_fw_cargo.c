@@ -97,6 +97,34 @@ test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
     tsr_fw_cargo_cmd_destroy(&cmd);
     assert_null(cmd);
 
+    //  The test arguments we pass on: ours replace the user's (and their values)
+    const char *const exact_argv[] = {
+        "cargo",    "test",   "--",          "--exact", "--test-threads=4",
+        "--format", "pretty", "--nocapture", "-q",      NULL};
+    assert_int_equal(tsr_fw_cargo_cmd_parse(exact_argv, &cmd), TSR_OK);
+    zlistx_t *args = tsr_fw_strlist_new();
+    tsr_fw_cargo_cmd_add_test_args(cmd, args, 0);
+    s_assert_list(args, (const char *const[]){"--exact", "--test-threads=4", "--nocapture", NULL});
+    zlistx_purge(args);
+    tsr_fw_cargo_cmd_add_test_args(cmd, args, TSR_FW_CARGO_DROP_EXACT);
+    s_assert_list(args, (const char *const[]){"--test-threads=4", "--nocapture", NULL});
+    zlistx_purge(args);
+    tsr_fw_cargo_cmd_add_test_args(cmd, args, TSR_FW_CARGO_DROP_EXACT | TSR_FW_CARGO_DROP_THREADS);
+    s_assert_list(args, (const char *const[]){"--nocapture", NULL});
+    tsr_fw_cargo_cmd_destroy(&cmd);
+    //  --test-threads N: the value goes with it
+    assert_int_equal(
+        tsr_fw_cargo_cmd_parse(
+            (const char *const[]){"cargo", "test", "--", "--test-threads", "3", "name", NULL},
+            &cmd),
+        TSR_OK);
+    zlistx_purge(args);
+    tsr_fw_cargo_cmd_add_test_args(cmd, args, TSR_FW_CARGO_DROP_THREADS);
+    assert_int_equal(zlistx_size(args), 0);
+    s_assert_list(cmd->filters, (const char *const[]){"name", NULL});
+    zlistx_destroy(&args);
+    tsr_fw_cargo_cmd_destroy(&cmd);
+
     //  Choosing targets drops doctests; --doc keeps only them
     assert_int_equal(
         tsr_fw_cargo_cmd_parse((const char *const[]){"cargo", "test", "--lib", NULL}, &cmd),
@@ -271,7 +299,8 @@ test_cargo_parse_run_maps_libtest_events(void **state)
     (void)state;
     tsr_results_t *results = tsr_results_new();
     assert_int_equal(
-        tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib.jsonl", "calc/lib/calc", results), TSR_OK);
+        tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib.jsonl", "calc/lib/calc", results, NULL),
+        TSR_OK);
     assert_int_equal(tsr_results_size(results), 6);
     assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
     assert_int_equal(s_outcome(results, "calc/lib/calc::tests::fails"), TESSERA__OUTCOME__FAILED);
@@ -285,27 +314,78 @@ test_cargo_parse_run_maps_libtest_events(void **state)
     assert_true(slow->duration_ms >= 190 && slow->duration_ms < 2000);
     tsr_results_destroy(&results);
 
-    //  A crash: finished tests only, the started one left out
-    results = tsr_results_new();
-    assert_int_equal(tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib-crashed.jsonl", "b", results),
-                     TSR_OK);
-    assert_int_equal(tsr_results_size(results), 1);
-    assert_string_equal(tsr_results_at(results, 0)->id, "b::tests::adds");
-    tsr_results_destroy(&results);
-
     //  Died before a word: nothing, fine; text without events: not libtest JSON
     char *empty = s_temp_file("");
     char *text = s_temp_file("running 3 tests\ntest a ... ok\n");
     char *torn = s_temp_file("{ \"type\": \"test\", \"event\": \"ok\", \"na");
     results = tsr_results_new();
-    assert_int_equal(tsr_fw_cargo_parse_run(empty, "b", results), TSR_OK);
-    assert_int_equal(tsr_fw_cargo_parse_run(text, "b", results), TSR_EPARSE);
-    assert_int_equal(tsr_fw_cargo_parse_run(torn, "b", results), TSR_EPARSE);
+    zlistx_t *running = tsr_fw_strlist_new();
+    assert_int_equal(tsr_fw_cargo_parse_run(empty, "b", results, running), TSR_OK);
+    assert_int_equal(zlistx_size(running), 0);
+    tsr_fw_strlist_addf(running, "untouched");
+    assert_int_equal(tsr_fw_cargo_parse_run(text, "b", results, running), TSR_EPARSE);
+    assert_int_equal(tsr_fw_cargo_parse_run(torn, "b", results, running), TSR_EPARSE);
     assert_int_equal(tsr_results_size(results), 0);
+    s_assert_list(running, (const char *const[]){"untouched", NULL});
+    zlistx_destroy(&running);
     tsr_results_destroy(&results);
     s_remove(&empty);
     s_remove(&text);
     s_remove(&torn);
+}
+
+static void
+test_cargo_parse_run_names_the_tests_a_dead_binary_was_in(void **state)
+{
+    (void)state;
+    //  Crashed on one test thread: the finished test has its result, the one
+    //  started without an end event is named
+    tsr_results_t *results = tsr_results_new();
+    zlistx_t *running = tsr_fw_strlist_new();
+    assert_int_equal(
+        tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib-crashed.jsonl", "b", results, running),
+        TSR_OK);
+    assert_int_equal(tsr_results_size(results), 1);
+    assert_string_equal(tsr_results_at(results, 0)->id, "b::tests::adds");
+    assert_null(tsr_results_find(results, "b::tests::crash"));
+    s_assert_list(running, (const char *const[]){"tests::crash", NULL});
+    tsr_results_destroy(&results);
+
+    //  Crashed on two test threads: both tests in flight, in start order
+    results = tsr_results_new();
+    zlistx_purge(running);
+    assert_int_equal(tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib-crashed-threads.jsonl", "b",
+                                            results, running),
+                     TSR_OK);
+    assert_int_equal(tsr_results_size(results), 0);
+    s_assert_list(running, (const char *const[]){"tests::adds", "tests::crash", NULL});
+    tsr_results_destroy(&results);
+
+    //  Hung on two threads, killed: the others finished meanwhile (a later
+    //  start ended before the kill), only the hung one is left in flight
+    results = tsr_results_new();
+    zlistx_purge(running);
+    assert_int_equal(
+        tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib-hung.jsonl", "b", results, running), TSR_OK);
+    assert_int_equal(tsr_results_size(results), 3);
+    assert_int_equal(s_outcome(results, "b::tests::slow"), TESSERA__OUTCOME__PASSED);
+    assert_null(tsr_results_find(results, "b::tests::hang"));
+    s_assert_list(running, (const char *const[]){"tests::hang", NULL});
+    tsr_results_destroy(&results);
+
+    //  A complete run leaves nothing in flight; a started event without a
+    //  name is not libtest's
+    results = tsr_results_new();
+    zlistx_purge(running);
+    assert_int_equal(tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib.jsonl", "b", results, running),
+                     TSR_OK);
+    assert_int_equal(zlistx_size(running), 0);
+    char *nameless = s_temp_file("{ \"type\": \"test\", \"event\": \"started\" }\n");
+    assert_int_equal(tsr_fw_cargo_parse_run(nameless, "b", results, running), TSR_EPARSE);
+    assert_int_equal(zlistx_size(running), 0);
+    s_remove(&nameless);
+    zlistx_destroy(&running);
+    tsr_results_destroy(&results);
 }
 
 static void
@@ -376,6 +456,7 @@ static const struct {
 } s_serial[] = {
     {"calc/bin/calc::tests::adds", TESSERA__OUTCOME__PASSED},
     {"calc/lib/calc::tests::adds", TESSERA__OUTCOME__PASSED},
+    {"calc/lib/calc::tests::beside_crash", TESSERA__OUTCOME__PASSED},
     {"calc/lib/calc::tests::crash", TESSERA__OUTCOME__PASSED},
     {"calc/lib/calc::tests::divides_by_zero", TESSERA__OUTCOME__PASSED},
     {"calc/lib/calc::tests::fails", TESSERA__OUTCOME__FAILED},
@@ -460,10 +541,9 @@ test_cargo_list_follows_the_user_selection(void **state)
 }
 
 static void
-test_cargo_run_keeps_going_after_a_binary_crashes(void **state)
+test_cargo_run_marks_the_crashed_test_and_keeps_going(void **state)
 {
     tsr_fw_testctx_t *testctx = (tsr_fw_testctx_t *)*state;
-    //  One test thread, so libtest's (name) order makes the crash predictable
     const char *const argv[] = {"cargo", "test", "--", "--test-threads=1", NULL};
     testctx->ctx.argv = argv;
     zlistx_t *shard = tsr_fw_strlist_new();
@@ -479,12 +559,49 @@ test_cargo_run_keeps_going_after_a_binary_crashes(void **state)
     testctx->ctx.argv = (const char *const *)testctx->argv;
     assert_int_equal(rc, TSR_OK);
     assert_int_equal(exit_code, -1); //  abort()
-    assert_int_equal(tsr_results_size(results), 2);
+    assert_int_equal(tsr_results_size(results), 3);
     assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
-    assert_null(tsr_results_find(results, "calc/lib/calc::tests::crash"));
-    //  The other binary still ran
+    const tsr_test_result_t *crash = tsr_results_find(results, "calc/lib/calc::tests::crash");
+    assert_non_null(crash);
+    assert_int_equal(crash->outcome, TESSERA__OUTCOME__CRASHED);
+    assert_non_null(strstr(crash->message, "signal 6"));
+    //  The rest of the crashed binary is left to the caller; the other binary ran
+    assert_null(tsr_results_find(results, "calc/lib/calc::tests::slow"));
     assert_int_equal(s_outcome(results, "textutil/lib/textutil::tests::shouts"),
                      TESSERA__OUTCOME__PASSED);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&shard);
+}
+
+static void
+test_cargo_run_finds_the_crash_among_tests_in_flight(void **state)
+{
+    tsr_fw_testctx_t *testctx = (tsr_fw_testctx_t *)*state;
+    //  Two test threads: beside_crash (300 ms) is still running when crash
+    //  aborts. The shard is not in libtest's (name) order either, so the
+    //  first id without a result (slow) is not the one that crashed.
+    const char *const argv[] = {"cargo", "test", "--", "--test-threads", "2", NULL};
+    testctx->ctx.argv = argv;
+    zlistx_t *shard = tsr_fw_strlist_new();
+    tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::slow");
+    tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::crash");
+    tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::beside_crash");
+    tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::adds");
+    tsr_results_t *results = tsr_results_new();
+    int exit_code;
+    setenv("TSR_EXAMPLE_CRASH", "1", 1);
+    int rc = tsr_fw_cargo_entry.run(&testctx->ctx, shard, results, &exit_code);
+    unsetenv("TSR_EXAMPLE_CRASH");
+    testctx->ctx.argv = (const char *const *)testctx->argv;
+    assert_int_equal(rc, TSR_OK);
+    assert_int_equal(exit_code, -1);
+    //  Run again on one thread: beside_crash passes, crash is named
+    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::beside_crash"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_null(tsr_results_find(results, "calc/lib/calc::tests::slow"));
+    assert_int_equal(tsr_results_size(results), 3);
     tsr_results_destroy(&results);
     zlistx_destroy(&shard);
 }
@@ -494,8 +611,9 @@ test_cargo_run_stops_at_a_timeout(void **state)
 {
     tsr_fw_testctx_t *testctx = (tsr_fw_testctx_t *)*state;
     zlistx_t *shard = tsr_fw_strlist_new();
-    tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::adds");
+    tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::slow");
     tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::hang");
+    tsr_fw_strlist_addf(shard, "calc/lib/calc::tests::adds");
     tsr_fw_strlist_addf(shard, "textutil/lib/textutil::tests::shouts");
     tsr_results_t *results = tsr_results_new();
     int exit_code;
@@ -507,9 +625,17 @@ test_cargo_run_stops_at_a_timeout(void **state)
     testctx->timeout_ms = 120000;
     assert_int_equal(rc, TSR_OK);
     assert_int_equal(exit_code, -1);
-    assert_null(tsr_results_find(results, "calc/lib/calc::tests::hang"));
+    //  libtest's threads finish the others; the hung one is named
+    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::slow"), TESSERA__OUTCOME__PASSED);
+    const tsr_test_result_t *hang = tsr_results_find(results, "calc/lib/calc::tests::hang");
+    assert_non_null(hang);
+    assert_int_equal(hang->outcome, TESSERA__OUTCOME__TIMED_OUT);
+    assert_true(hang->duration_ms >= 1500);
+    assert_non_null(strstr(hang->message, "timed out"));
     //  The shard stops there: the caller re-runs the rest
     assert_null(tsr_results_find(results, "textutil/lib/textutil::tests::shouts"));
+    assert_int_equal(tsr_results_size(results), 3);
     tsr_results_destroy(&results);
     zlistx_destroy(&shard);
 }
@@ -542,13 +668,15 @@ main(void)
         cmocka_unit_test(test_cargo_parse_artifacts_reports_build_errors),
         cmocka_unit_test(test_cargo_parse_list_prefixes_the_binary),
         cmocka_unit_test(test_cargo_parse_run_maps_libtest_events),
+        cmocka_unit_test(test_cargo_parse_run_names_the_tests_a_dead_binary_was_in),
         cmocka_unit_test(test_cargo_parse_doctests_makes_one_result),
         cmocka_unit_test(test_cargo_group_is_the_binary),
     };
     const struct CMUnitTest procedures[] = {
         cmocka_unit_test(test_cargo_list_and_shards_equal_a_serial_run),
         cmocka_unit_test(test_cargo_list_follows_the_user_selection),
-        cmocka_unit_test(test_cargo_run_keeps_going_after_a_binary_crashes),
+        cmocka_unit_test(test_cargo_run_marks_the_crashed_test_and_keeps_going),
+        cmocka_unit_test(test_cargo_run_finds_the_crash_among_tests_in_flight),
         cmocka_unit_test(test_cargo_run_stops_at_a_timeout),
         cmocka_unit_test(test_cargo_run_reports_binaries_that_were_not_built),
     };

@@ -70,6 +70,7 @@ test_spec_parse_reads_every_key(void **state)
                      "    framework: pytest\n"
                      "    env: {PYTHONHASHSEED: \"0\", CI: true}\n"
                      "    timeout: 600\n"
+                     "    slow: 5\n"
                      "    threads: 2\n"
                      "    labels:\n"
                      "      os: linux\n"
@@ -92,6 +93,7 @@ test_spec_parse_reads_every_key(void **state)
     assert_int_equal(build->shards, 1); //  a plain command runs once by default
     assert_int_equal(build->threads, 1);
     assert_int_equal(build->timeout_s, 0);
+    assert_int_equal(build->slow_s, 0); //  off unless asked
     assert_int_equal(build->retries, 0);
     assert_string_equal(build->workdir, "");
     assert_int_equal(zlistx_size(build->needs), 0);
@@ -106,6 +108,7 @@ test_spec_parse_reads_every_key(void **state)
     assert_string_equal(unit->framework, "pytest");
     assert_string_equal(s_join(unit->env), "PYTHONHASHSEED=0|CI=true");
     assert_int_equal(unit->timeout_s, 600);
+    assert_int_equal(unit->slow_s, 5);
     assert_int_equal(unit->threads, 2);
     assert_string_equal(s_join(unit->labels), "os=linux|arch=x86_64");
     assert_string_equal(s_join(unit->needs), "build");
@@ -221,6 +224,16 @@ test_spec_rejects_wrong_types(void **state)
                       "tessera.yml:4:14: 'timeout' must be a non-negative integer");
     s_assert_rejected("jobs:\n  a:\n    command: x\n    timeout: 1m\n",
                       "tessera.yml:4:14: 'timeout' must be a non-negative integer");
+    s_assert_rejected("jobs:\n  a:\n    command: x\n    slow: -1\n",
+                      "tessera.yml:4:11: 'slow' must be a non-negative integer");
+    s_assert_rejected("jobs:\n  a:\n    command: x\n    slow: 1.5\n",
+                      "tessera.yml:4:11: 'slow' must be a non-negative integer");
+    s_assert_rejected("jobs:\n  a:\n    command: x\n    slow: 2s\n",
+                      "tessera.yml:4:11: 'slow' must be a non-negative integer");
+    s_assert_rejected("jobs:\n  a:\n    command: x\n    slow: [1]\n",
+                      "tessera.yml:4:11: 'slow' must be a non-negative integer");
+    s_assert_rejected("jobs:\n  a:\n    command: x\n    slow: 4294967296\n",
+                      "tessera.yml:4:11: 'slow' must be at most 4294967295");
     s_assert_rejected("jobs:\n  a:\n    command: x\n    threads: 0\n",
                       "tessera.yml:4:14: 'threads' must be a positive integer");
     s_assert_rejected("jobs:\n  a:\n    command: x\n    shards: many\n",

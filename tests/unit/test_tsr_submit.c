@@ -46,6 +46,7 @@ s_job(const char *name, zlistx_t *needs)
     job->labels = s_words("os=linux", NULL);
     job->needs = needs ? needs : s_words(NULL);
     job->timeout_s = 600;
+    job->slow_s = 4;
     job->threads = 2;
     job->shards = 3;
     job->retries = 1;
@@ -102,6 +103,7 @@ test_submit_jobspec_copies_the_job(void **state)
     assert_string_equal(spec->labels[0]->key, "os");
     assert_string_equal(spec->labels[0]->value, "linux");
     assert_int_equal(spec->timeout_s, 600);
+    assert_int_equal(spec->slow_s, 4);
     assert_int_equal(spec->threads, 2);
     assert_int_equal(spec->shards, 3);
     assert_int_equal(spec->retries, 1);
@@ -224,7 +226,8 @@ test_submit_passes_repeat_slow_and_fail_on_flaky(void **state)
     assert_int_equal(tsr_submit_build(jobs, &opts, "demo", "u", &submit, &error), TSR_OK);
     assert_false(submit->fail_on_flaky);
     assert_int_equal(submit->jobs[0]->repeat, 0);
-    assert_int_equal(submit->jobs[0]->slow_s, 0);
+    assert_int_equal(submit->jobs[0]->slow_s, 4);
+    assert_int_equal(submit->jobs[0]->timeout_s, 600);
     assert_int_equal(submit->jobs[0]->retries, 1);
     tsr_submit_destroy(&submit);
 
@@ -242,6 +245,13 @@ test_submit_passes_repeat_slow_and_fail_on_flaky(void **state)
         assert_int_equal(submit->jobs[index]->slow_s, 2);
         assert_int_equal(submit->jobs[index]->retries, 3);
     }
+    tsr_submit_destroy(&submit);
+
+    //  --slow 0 turns the spec's threshold off
+    opts.slow_s = 0;
+    assert_int_equal(tsr_submit_build(jobs, &opts, "demo", "u", &submit, &error), TSR_OK);
+    for (size_t index = 0; index < submit->n_jobs; index++)
+        assert_int_equal(submit->jobs[index]->slow_s, 0);
     tsr_submit_destroy(&submit);
     tsr_run_opts_clear(&opts);
     zlistx_destroy(&jobs);

@@ -45,6 +45,13 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
+    /// Sorts just before `crash`: with libtest threads, it is still running
+    /// when `crash` kills the binary.
+    #[test]
+    fn beside_crash() {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
     #[test]
     fn crash() {
         if std::env::var("TSR_EXAMPLE_CRASH").as_deref() == Ok("1") {
