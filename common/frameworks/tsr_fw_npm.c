@@ -360,8 +360,9 @@ s_round(s_session_t *self, zlistx_t *files, zlistx_t *exclude, zhashx_t *only,
     }
     unlink(self->events_path);
     bool timed_out = false;
+    int term_signal = 0;
     if (rc == TSR_OK)
-        rc = tsr_fw_exec(ctx, argv, NULL, NULL, self->env, exit_code);
+        rc = tsr_fw_exec_signal(ctx, argv, NULL, NULL, self->env, exit_code, &term_signal);
     if (rc == TSR_ETIMEOUT) {
         *exit_code = -1; //  killed: what finished is reported
         timed_out = true;
@@ -373,7 +374,8 @@ s_round(s_session_t *self, zlistx_t *files, zlistx_t *exclude, zhashx_t *only,
     if (rc == TSR_OK && read_rc != TSR_OK && read_rc != -ENOENT)
         tsr_log_debug("npm report unreadable rc=%s", tsr_err_name(read_rc));
     if (report) {
-        tsr_fw_npm_end_t end = {.timed_out = timed_out, .exit_code = *exit_code};
+        tsr_fw_npm_end_t end = {
+            .timed_out = timed_out, .exit_code = *exit_code, .term_signal = term_signal};
         zhashx_t *skip = s_set_of(exclude);
         zlistx_t *died_in = tsr_fw_strlist_new();
         tsr_fw_npm_report_account(report, &end, skip, only, results, died_in);

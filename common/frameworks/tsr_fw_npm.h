@@ -117,8 +117,9 @@ typedef struct _tsr_fw_npm_report_t tsr_fw_npm_report_t;
 
 //  How the runner process ended, for tsr_fw_npm_report_account.
 typedef struct {
-    bool timed_out; //  killed by the agent's per-test timeout (no output)
-    int exit_code;  //  its exit code; -1 when killed by a signal
+    bool timed_out;  //  killed by the agent's per-test timeout (no output)
+    int exit_code;   //  its exit code; -1 when killed by a signal
+    int term_signal; //  then the signal, if known; else 0
 } tsr_fw_npm_end_t;
 
 //  Read a report, files relative to `workdir`. Returns TSR_OK (a torn last

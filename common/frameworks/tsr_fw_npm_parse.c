@@ -740,6 +740,9 @@ s_death_text(const s_file_t *file, const tsr_fw_npm_end_t *end, bool file_died, 
         return zsys_sprintf("timed out: no output for the per-test limit %s; the runner was "
                             "killed",
                             where);
+    if (end->exit_code == -1 && end->term_signal > 0)
+        return zsys_sprintf("crashed: the runner was killed by signal %d (%s) %s", end->term_signal,
+                            strsignal(end->term_signal), where);
     if (end->exit_code == -1)
         return zsys_sprintf("crashed: the runner was killed by a signal %s", where);
     return zsys_sprintf("crashed: the runner exited with code %d %s", end->exit_code, where);
