@@ -7,7 +7,8 @@
     coordinator runs them again in a new shard). Adapters leave this to
     their caller (tsr_framework.h), except those that know better and mark
     the test themselves (cargo: libtest runs tests in its own order, on
-    threads). Pure; any thread.                                            */
+    threads; npm: its reporters say which test started last, and the rest
+    of that file runs again). Pure; any thread.                            */
 #ifndef TSR_FWRESULT_H
 #define TSR_FWRESULT_H
 

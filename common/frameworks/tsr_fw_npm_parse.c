@@ -387,31 +387,110 @@ tsr_fw_npm_parse_file_list(const char *json_path, const char *workdir, zlistx_t 
     return rc;
 }
 
+int
+tsr_fw_npm_parse_vitest_list(const char *json_path, const char *workdir, zlistx_t *files)
+{
+    assert(json_path);
+    assert(workdir);
+    assert(files);
+    char *text = NULL;
+    int rc = tsr_fw_file_read(json_path, TSR_NPM_JSON_MAX, &text);
+    if (rc != TSR_OK)
+        return rc;
+    cJSON *list = cJSON_Parse(text);
+    rc = cJSON_IsArray(list) ? TSR_OK : TSR_EPARSE;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        if (!tsr_fw_json_string(item, "file"))
+            rc = TSR_EPARSE;
+    }
+    zlistx_t *found = tsr_fw_strlist_new();
+    if (rc == TSR_OK) {
+        cJSON_ArrayForEach(item, list)
+        {
+            char *rel = tsr_fw_path_relative(tsr_fw_json_string(item, "file"), workdir);
+            if (!tsr_fw_strlist_has(found, rel))
+                zlistx_add_end(found, rel);
+            free(rel);
+        }
+        for (const char *file = (const char *)zlistx_first(found); file;
+             file = (const char *)zlistx_next(found))
+            zlistx_add_end(files, (void *)file);
+    }
+    zlistx_destroy(&found);
+    cJSON_Delete(list);
+    free(text);
+    return rc;
+}
+
+//  The kinds of our reporters' lines (tsr_fw_npm_scripts.c)
+typedef enum {
+    S_LINE_TEST,      //  a test finished
+    S_LINE_SUITE,     //  a suite finished (node): not a result
+    S_LINE_FILE,      //  a test file finished
+    S_LINE_START,     //  a test started
+    S_LINE_STOP,      //  a started test will get no result (mocha: its hook failed)
+    S_LINE_FILESTART, //  a test file started
+    S_LINE_FORGET,    //  the file's starts are lost (its process died)
+    S_LINE_END,       //  the runner finished
+} s_line_kind_t;
+
 //  One line of our reporters, checked
 typedef struct {
-    const char *file;    //  borrowed; "" when the runner gave none
-    const char *name;    //  borrowed; NULL for a file line
-    const char *kind;    //  borrowed
-    const char *outcome; //  borrowed
-    const char *error;   //  borrowed, may be NULL
+    s_line_kind_t kind;
+    const char *file;  //  borrowed; "" when the runner gave none
+    const char *name;  //  borrowed; the test's name path; NULL for file lines
+    const char *match; //  borrowed; its full name as the runner's filter sees it; may be NULL
+    Tessera__Outcome outcome; //  test, suite and file lines
+    const char *error;        //  borrowed, may be NULL
     double duration_ms;
+    bool crashed; //  file lines: the file's own process died
 } s_event_t;
 
 static int
 s_read_event(const cJSON *line, s_event_t *event)
 {
+    static const struct {
+        const char *name;
+        s_line_kind_t kind;
+    } kinds[] = {{"test", S_LINE_TEST},     {"suite", S_LINE_SUITE},
+                 {"file", S_LINE_FILE},     {"start", S_LINE_START},
+                 {"stop", S_LINE_STOP},     {"filestart", S_LINE_FILESTART},
+                 {"forget", S_LINE_FORGET}, {"end", S_LINE_END}};
+    memset(event, 0, sizeof *event);
+    const char *kind = tsr_fw_json_string(line, "kind");
+    size_t index = 0;
+    while (kind && index < sizeof kinds / sizeof kinds[0] && !streq(kind, kinds[index].name))
+        index++;
+    if (!kind || index == sizeof kinds / sizeof kinds[0])
+        return TSR_EPARSE;
+    event->kind = kinds[index].kind;
     event->file = tsr_fw_json_string(line, "file");
     event->name = tsr_fw_json_string(line, "name");
-    event->kind = tsr_fw_json_string(line, "kind");
-    event->outcome = tsr_fw_json_string(line, "outcome");
+    event->match = tsr_fw_json_string(line, "match");
     event->error = tsr_fw_json_string(line, "error");
     const cJSON *duration = cJSON_GetObjectItemCaseSensitive(line, "duration_ms");
     event->duration_ms = cJSON_IsNumber(duration) ? duration->valuedouble : 0;
-    if (!event->kind || !event->outcome)
-        return TSR_EPARSE;
+    event->crashed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "crashed"));
     if (!event->file)
         event->file = "";
-    if (!streq(event->kind, "file") && !event->name)
+    bool named = event->kind == S_LINE_TEST || event->kind == S_LINE_SUITE ||
+                 event->kind == S_LINE_START || event->kind == S_LINE_STOP;
+    if (named && !event->name)
+        return TSR_EPARSE;
+    if (event->kind != S_LINE_TEST && event->kind != S_LINE_SUITE && event->kind != S_LINE_FILE)
+        return TSR_OK;
+    const char *outcome = tsr_fw_json_string(line, "outcome");
+    if (!outcome)
+        return TSR_EPARSE;
+    if (streq(outcome, "passed"))
+        event->outcome = TESSERA__OUTCOME__PASSED;
+    else if (streq(outcome, "failed"))
+        event->outcome = TESSERA__OUTCOME__FAILED;
+    else if (streq(outcome, "skipped") || streq(outcome, "todo"))
+        event->outcome = TESSERA__OUTCOME__SKIPPED;
+    else
         return TSR_EPARSE;
     return TSR_OK;
 }
@@ -427,7 +506,7 @@ s_on_event_file(const cJSON *line, void *arg)
     s_event_files_t *state = (s_event_files_t *)arg;
     s_event_t event;
     int rc = s_read_event(line, &event);
-    if (rc != TSR_OK)
+    if (rc != TSR_OK || !*event.file)
         return rc;
     char *rel = tsr_fw_path_relative(event.file, state->workdir);
     if (*rel && !tsr_fw_strlist_has(state->files, rel))
@@ -453,87 +532,291 @@ tsr_fw_npm_parse_event_files(const char *jsonl_path, const char *workdir, zlistx
     return rc;
 }
 
-//  What we know of one test file while reading events
+//  ------------------------------------------------------------------------
+//  Reports
+
+//  One finished test of a file
 typedef struct {
-    char *id;            //  owned: the file, relative
-    size_t tests;        //  test results seen
-    size_t failed_tests; //  of which failed
-    bool file_seen;      //  a file line came
-    bool file_failed;    //  it failed
-    char *file_error;    //  owned: its error text, may be NULL
-    double duration_ms;  //  of the file line
-} s_file_state_t;
+    char *name;  //  owned: name path
+    char *match; //  owned: full name for the runner's filter; NULL if none
+    Tessera__Outcome outcome;
+    double duration_ms;
+    char *error; //  owned, may be NULL
+} s_test_t;
 
 static void
-s_file_state_destroy(void **item_p)
+s_test_destroy(void **item_p)
 {
-    s_file_state_t *state = (s_file_state_t *)*item_p;
-    if (state) {
-        free(state->id);
-        free(state->file_error);
-        free(state);
+    s_test_t *test = (s_test_t *)*item_p;
+    if (test) {
+        free(test->name);
+        free(test->match);
+        free(test->error);
+        free(test);
         *item_p = NULL;
     }
 }
 
+//  What a report says of one test file
 typedef struct {
-    const char *workdir;    //  borrowed
-    tsr_results_t *results; //  borrowed
-    zlistx_t *files;        //  owned: s_file_state_t *, first seen first
-    zhashx_t *by_file;      //  borrowed items (owner: files)
-} s_events_t;
+    char *id;            //  owned: the file, relative
+    zlistx_t *tests;     //  owned: s_test_t *, finished tests (not suites), in order
+    bool started;        //  a filestart line came
+    bool ended;          //  a file line came
+    bool failed;         //  it said failed
+    bool crashed;        //  it said the file's process died
+    char *error;         //  owned: its error text, may be NULL
+    double duration_ms;  //  of the file line
+    char *running;       //  owned: the last started test, until a result for it; NULL
+    char *running_match; //  owned: its full name; NULL
+    zlistx_t *done;      //  owned strings: full names of the tests with a result
+} s_file_t;
 
-static s_file_state_t *
-s_file_state(s_events_t *events, const char *rel)
+static void
+s_file_destroy(void **item_p)
 {
-    s_file_state_t *state = (s_file_state_t *)zhashx_lookup(events->by_file, rel);
-    if (!state) {
-        state = (s_file_state_t *)zmalloc(sizeof *state);
-        state->id = strdup(rel);
-        assert(state->id);
-        zlistx_add_end(events->files, state);
-        zhashx_insert(events->by_file, rel, state);
+    s_file_t *file = (s_file_t *)*item_p;
+    if (file) {
+        free(file->id);
+        zlistx_destroy(&file->tests);
+        free(file->error);
+        free(file->running);
+        free(file->running_match);
+        zlistx_destroy(&file->done);
+        free(file);
+        *item_p = NULL;
     }
-    return state;
+}
+
+struct _tsr_fw_npm_report_t {
+    char *workdir;     //  owned
+    zlistx_t *files;   //  owned: s_file_t *, first seen first
+    zhashx_t *by_file; //  relative path -> s_file_t * (borrowed from files)
+    bool ended;        //  an "end" line came
+};
+
+void
+tsr_fw_npm_report_destroy(tsr_fw_npm_report_t **self_p)
+{
+    assert(self_p);
+    tsr_fw_npm_report_t *self = *self_p;
+    if (!self)
+        return;
+    zhashx_destroy(&self->by_file);
+    zlistx_destroy(&self->files);
+    free(self->workdir);
+    free(self);
+    *self_p = NULL;
+}
+
+static s_file_t *
+s_file(tsr_fw_npm_report_t *self, const char *path)
+{
+    char *rel = tsr_fw_path_relative(path, self->workdir);
+    s_file_t *file = (s_file_t *)zhashx_lookup(self->by_file, rel);
+    if (!file) {
+        file = (s_file_t *)zmalloc(sizeof *file);
+        file->id = rel;
+        file->tests = zlistx_new();
+        zlistx_set_destructor(file->tests, s_test_destroy);
+        file->done = tsr_fw_strlist_new();
+        zlistx_add_end(self->files, file);
+        zhashx_insert(self->by_file, file->id, file);
+    } else
+        free(rel);
+    return file;
+}
+
+static void
+s_set_running(s_file_t *file, const char *name, const char *match)
+{
+    free(file->running);
+    free(file->running_match);
+    file->running = name ? strdup(name) : NULL;
+    file->running_match = match ? strdup(match) : NULL;
+}
+
+static char *
+s_strdup_or_null(const char *text)
+{
+    char *copy = text ? strdup(text) : NULL;
+    assert(!text || copy);
+    return copy;
 }
 
 static int
-s_on_event(const cJSON *line, void *arg)
+s_on_report_line(const cJSON *line, void *arg)
 {
-    s_events_t *events = (s_events_t *)arg;
+    tsr_fw_npm_report_t *self = (tsr_fw_npm_report_t *)arg;
     s_event_t event;
     int rc = s_read_event(line, &event);
     if (rc != TSR_OK)
         return rc;
-    Tessera__Outcome outcome;
-    if (streq(event.outcome, "passed"))
-        outcome = TESSERA__OUTCOME__PASSED;
-    else if (streq(event.outcome, "failed"))
-        outcome = TESSERA__OUTCOME__FAILED;
-    else if (streq(event.outcome, "skipped") || streq(event.outcome, "todo"))
-        outcome = TESSERA__OUTCOME__SKIPPED;
-    else
-        return TSR_EPARSE;
-    char *rel = tsr_fw_path_relative(event.file, events->workdir);
-    s_file_state_t *state = s_file_state(events, rel);
-    if (streq(event.kind, "test")) {
-        char *id = zsys_sprintf("%s::%s", rel, event.name);
-        tsr_results_add(events->results, id, outcome,
-                        tsr_fw_seconds_to_ms(event.duration_ms / 1000),
-                        outcome == TESSERA__OUTCOME__FAILED ? event.error : NULL);
-        zstr_free(&id);
-        state->tests++;
-        if (outcome == TESSERA__OUTCOME__FAILED)
-            state->failed_tests++;
-    } else if (streq(event.kind, "file")) {
-        state->file_seen = true;
-        state->file_failed = outcome == TESSERA__OUTCOME__FAILED;
-        state->duration_ms = event.duration_ms;
-        free(state->file_error);
-        state->file_error = event.error ? strdup(event.error) : NULL;
+    if (event.kind == S_LINE_END) {
+        self->ended = true;
+        return TSR_OK;
     }
-    free(rel);
+    s_file_t *file = s_file(self, event.file);
+    switch (event.kind) {
+    case S_LINE_TEST:
+    case S_LINE_SUITE:
+        if (file->running && streq(file->running, event.name))
+            s_set_running(file, NULL, NULL);
+        if (event.kind == S_LINE_TEST) {
+            s_test_t *test = (s_test_t *)zmalloc(sizeof *test);
+            test->name = s_strdup_or_null(event.name);
+            test->match = s_strdup_or_null(event.match);
+            test->outcome = event.outcome;
+            test->duration_ms = event.duration_ms;
+            test->error = s_strdup_or_null(event.error);
+            zlistx_add_end(file->tests, test);
+        }
+        break;
+    case S_LINE_FILE:
+        file->ended = true;
+        file->failed = event.outcome == TESSERA__OUTCOME__FAILED;
+        file->crashed = event.crashed;
+        file->duration_ms = event.duration_ms;
+        free(file->error);
+        file->error = s_strdup_or_null(event.error);
+        break;
+    case S_LINE_START:
+        s_set_running(file, event.name, event.match);
+        break;
+    case S_LINE_STOP:
+        if (file->running && streq(file->running, event.name))
+            s_set_running(file, NULL, NULL);
+        break;
+    case S_LINE_FILESTART:
+        file->started = true;
+        break;
+    case S_LINE_FORGET:
+        s_set_running(file, NULL, NULL);
+        break;
+    case S_LINE_END:
+        break;
+    }
     return TSR_OK;
+}
+
+int
+tsr_fw_npm_report_read(const char *jsonl_path, const char *workdir,
+                       tsr_fw_npm_report_t **report_out)
+{
+    assert(jsonl_path);
+    assert(workdir);
+    assert(report_out);
+    *report_out = NULL;
+    tsr_fw_npm_report_t *self = (tsr_fw_npm_report_t *)zmalloc(sizeof *self);
+    self->workdir = strdup(workdir);
+    assert(self->workdir);
+    self->files = zlistx_new();
+    zlistx_set_destructor(self->files, s_file_destroy);
+    self->by_file = zhashx_new();
+    int rc = tsr_fw_jsonl_read(jsonl_path, s_on_report_line, self, NULL);
+    if (rc == TSR_OK)
+        *report_out = self;
+    else
+        tsr_fw_npm_report_destroy(&self);
+    return rc;
+}
+
+bool
+tsr_fw_npm_report_ended(const tsr_fw_npm_report_t *self)
+{
+    assert(self);
+    return self->ended;
+}
+
+//  Why a file's running test (or, with `test` false, the file) got `outcome`
+static char *
+s_death_text(const s_file_t *file, const tsr_fw_npm_end_t *end, bool file_died, bool test)
+{
+    const char *where = test ? "while this test ran" : "while this file ran, outside its tests";
+    if (file_died)
+        return zsys_sprintf("crashed: the test file's process died %s%s%s", where,
+                            file->error ? "\n" : "", file->error ? file->error : "");
+    if (end->timed_out)
+        return zsys_sprintf("timed out: no output for the per-test limit %s; the runner was "
+                            "killed",
+                            where);
+    if (end->exit_code == -1 && end->term_signal > 0)
+        return zsys_sprintf("crashed: the runner was killed by signal %d (%s) %s", end->term_signal,
+                            strsignal(end->term_signal), where);
+    if (end->exit_code == -1)
+        return zsys_sprintf("crashed: the runner was killed by a signal %s", where);
+    return zsys_sprintf("crashed: the runner exited with code %d %s", end->exit_code, where);
+}
+
+void
+tsr_fw_npm_report_account(tsr_fw_npm_report_t *self, const tsr_fw_npm_end_t *end, zhashx_t *skip,
+                          zhashx_t *only, tsr_results_t *results, zlistx_t *resume)
+{
+    assert(self);
+    assert(results);
+    //  The runner died: killed by us or a signal, or it never said it ended
+    bool died = end && (end->timed_out || end->exit_code == -1 || !self->ended);
+    for (s_file_t *file = (s_file_t *)zlistx_first(self->files); file;
+         file = (s_file_t *)zlistx_next(self->files)) {
+        if (only && !zhashx_lookup(only, file->id))
+            continue;
+        zlistx_purge(file->done);
+        size_t failed_tests = 0;
+        for (const s_test_t *test = (const s_test_t *)zlistx_first(file->tests); test;
+             test = (const s_test_t *)zlistx_next(file->tests)) {
+            if (test->match && skip && zhashx_lookup(skip, test->match))
+                continue; //  excluded from this run: reported by an earlier one
+            char *id = zsys_sprintf("%s::%s", file->id, test->name);
+            tsr_results_add(results, id, test->outcome,
+                            tsr_fw_seconds_to_ms(test->duration_ms / 1000),
+                            test->outcome == TESSERA__OUTCOME__FAILED ? test->error : NULL);
+            zstr_free(&id);
+            if (test->outcome == TESSERA__OUTCOME__FAILED)
+                failed_tests++;
+            if (test->match)
+                zlistx_add_end(file->done, test->match);
+        }
+        uint64_t duration_ms = tsr_fw_seconds_to_ms(file->duration_ms / 1000);
+        //  What died in this file, if anything
+        //  (a file that started and never finished died, whatever the runner says)
+        bool runner_died = end && !file->ended && (died || file->started);
+        bool file_died = end && file->ended && file->crashed;
+        Tessera__Outcome outcome =
+            runner_died && end->timed_out ? TESSERA__OUTCOME__TIMED_OUT : TESSERA__OUTCOME__CRASHED;
+        if ((runner_died || file_died) && file->running) {
+            char *id = zsys_sprintf("%s::%s", file->id, file->running);
+            char *text = s_death_text(file, end, file_died, true);
+            tsr_results_add(results, id, outcome, 0, text);
+            zstr_free(&text);
+            zstr_free(&id);
+            if (file->running_match)
+                zlistx_add_end(file->done, file->running_match);
+            if (resume)
+                zlistx_add_end(resume, file->id);
+        } else if ((runner_died && file->started) || file_died) {
+            char *text = s_death_text(file, end, file_died, false);
+            tsr_results_add(results, file->id, outcome, duration_ms, text);
+            zstr_free(&text);
+        } else if (file->ended && file->failed && failed_tests == 0)
+            tsr_results_add(results, file->id, TESSERA__OUTCOME__ERROR, duration_ms,
+                            file->error ? file->error : "the test file failed");
+        else if (file->ended && zlistx_size(file->tests) == 0)
+            tsr_results_add(results, file->id, TESSERA__OUTCOME__PASSED, duration_ms, NULL);
+    }
+}
+
+void
+tsr_fw_npm_report_done(tsr_fw_npm_report_t *self, const char *file, zlistx_t *names)
+{
+    assert(self);
+    assert(file);
+    assert(names);
+    const s_file_t *state = (const s_file_t *)zhashx_lookup(self->by_file, file);
+    if (!state)
+        return;
+    for (const char *name = (const char *)zlistx_first(state->done); name;
+         name = (const char *)zlistx_next(state->done))
+        zlistx_add_end(names, (void *)name);
 }
 
 int
@@ -542,23 +825,11 @@ tsr_fw_npm_parse_events(const char *jsonl_path, const char *workdir, tsr_results
     assert(jsonl_path);
     assert(workdir);
     assert(results);
-    s_events_t events = {workdir, results, zlistx_new(), zhashx_new()};
-    zlistx_set_destructor(events.files, s_file_state_destroy);
-    int rc = tsr_fw_jsonl_read(jsonl_path, s_on_event, &events, NULL);
-    //  Files that failed outside their tests, or ran none: their own result
-    for (const s_file_state_t *state = (const s_file_state_t *)zlistx_first(events.files); state;
-         state = (const s_file_state_t *)zlistx_next(events.files)) {
-        if (!state->file_seen)
-            continue;
-        uint64_t duration_ms = tsr_fw_seconds_to_ms(state->duration_ms / 1000);
-        if (state->file_failed && state->failed_tests == 0)
-            tsr_results_add(results, state->id, TESSERA__OUTCOME__ERROR, duration_ms,
-                            state->file_error ? state->file_error : "the test file failed");
-        else if (state->tests == 0)
-            tsr_results_add(results, state->id, TESSERA__OUTCOME__PASSED, duration_ms, NULL);
-    }
-    zhashx_destroy(&events.by_file);
-    zlistx_destroy(&events.files);
+    tsr_fw_npm_report_t *report = NULL;
+    int rc = tsr_fw_npm_report_read(jsonl_path, workdir, &report);
+    if (rc == TSR_OK)
+        tsr_fw_npm_report_account(report, NULL, NULL, NULL, results, NULL);
+    tsr_fw_npm_report_destroy(&report);
     return rc;
 }
 

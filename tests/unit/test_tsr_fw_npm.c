@@ -1,11 +1,14 @@
 /*  Unit tests for tsr_fw_npm: runner detection from commands and
     package.json, node 20's test-file rules, the parsers on captured output
-    of our reporters under node 20, jest 29 and mocha 10
-    (tests/unit/fixtures/npm, from examples/npm), bad input, and the
-    procedures on copies of examples/npm: node --test (no install), jest and
-    mocha (`npm ci` once per lock file into a cache that outlives the test,
-    from the npm cache when it can; skipped when the registry is out of
-    reach). Shards give the same results as one run.   */
+    of our reporters under node 20, jest 29, mocha 10 and vitest 3
+    (tests/unit/fixtures/npm, from examples/npm: normal runs, runners and
+    test files that died in a test), what a report marks as crashed or
+    timed out, bad input, and the procedures on copies of examples/npm:
+    node --test (no install), jest, mocha and vitest (`npm ci` once per lock
+    file into a cache that outlives the test, from the npm cache when it
+    can; skipped when the registry is out of reach). Shards give the same
+    results as one run; a test that kills or hangs its runner is reported
+    and the rest of its file still runs.   */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tsr_fw_io.h"
@@ -134,6 +138,10 @@ test_npm_cmd_parse_reads_the_test_script(void **state)
     tsr_fw_npm_cmd_destroy(&cmd);
 
     cmd = s_cmd(npm_test, "{\"scripts\": {\"test\": \"vitest run\"}}", TSR_FW_NPM_VITEST);
+    s_assert_list(cmd->args, (const char *const[]){"run", NULL});
+    tsr_fw_npm_cmd_destroy(&cmd);
+    cmd = s_cmd(npm_test, "{\"devDependencies\": {\"vite\": \"7\", \"vitest\": \"3\"}}",
+                TSR_FW_NPM_VITEST);
     tsr_fw_npm_cmd_destroy(&cmd);
 
     //  Not a plain command (or command substitution): the dependencies decide
@@ -169,8 +177,9 @@ test_npm_node_test_files_follow_node_rules(void **state)
     zlistx_t *files = tsr_fw_strlist_new();
     assert_int_equal(tsr_fw_npm_node_test_files(workdir, NULL, files), TSR_OK);
     //  test/ holds any .js; elsewhere names decide; lib/notatest.js is out
-    s_assert_list(files, (const char *const[]){"lib/strings-test.cjs", "test/helpers.js",
-                                               "test/math.test.js", "test/special.test.mjs", NULL});
+    s_assert_list(files, (const char *const[]){"lib/strings-test.cjs", "test/crash.test.mjs",
+                                               "test/helpers.js", "test/math.test.js",
+                                               "test/special.test.mjs", NULL});
 
     zlistx_t *args = tsr_fw_strlist_new();
     tsr_fw_strlist_addf(args, "--test");
@@ -345,6 +354,340 @@ test_npm_group_is_the_file(void **state)
     free(group);
 }
 
+static void
+test_npm_parse_vitest_list_reads_files_and_rejects_bad_input(void **state)
+{
+    (void)state;
+    zlistx_t *files = tsr_fw_strlist_new();
+    assert_int_equal(
+        tsr_fw_npm_parse_vitest_list(FIXTURES "/vitest-list.json", "/work/example/vitest", files),
+        TSR_OK);
+    s_assert_list(files, (const char *const[]){"test/math.test.js", "test/special.test.js",
+                                               "test/unit/setup.test.js", NULL});
+    //  Not JSON, truncated, not an array, a missing or wrong "file"
+    const char *bad[] = {"",
+                         "[{\"file\": \"/w/a.test.js\"}",
+                         "{\"file\": \"/w/a.test.js\"}",
+                         "[{\"name\": \"adds\"}]",
+                         "[{\"file\": 3}]",
+                         "[\"/w/a.test.js\"]"};
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
+        char *path = s_temp_file(bad[index]);
+        zlistx_purge(files);
+        assert_int_equal(tsr_fw_npm_parse_vitest_list(path, "/w", files), TSR_EPARSE);
+        assert_int_equal(zlistx_size(files), 0);
+        s_remove(&path);
+    }
+    //  Names too (vitest list without --filesOnly): each file once
+    char *path = s_temp_file("[{\"name\": \"a\", \"file\": \"/w/a.test.js\"},"
+                             " {\"name\": \"b\", \"file\": \"/w/a.test.js\"}]");
+    zlistx_purge(files);
+    assert_int_equal(tsr_fw_npm_parse_vitest_list(path, "/w", files), TSR_OK);
+    s_assert_list(files, (const char *const[]){"a.test.js", NULL});
+    s_remove(&path);
+    zlistx_purge(files);
+    assert_int_equal(tsr_fw_npm_parse_vitest_list("/nonexistent/list.json", "/w", files), -ENOENT);
+    zlistx_destroy(&files);
+}
+
+//  Read a fixture and account it as a runner that ended so; the results and
+//  the files to resume are the caller's
+static tsr_fw_npm_report_t *
+s_account(const char *fixture, const char *workdir, bool timed_out, int exit_code, zhashx_t *skip,
+          zhashx_t *only, tsr_results_t **results_out, zlistx_t **resume_out)
+{
+    tsr_fw_npm_report_t *report = NULL;
+    assert_int_equal(tsr_fw_npm_report_read(fixture, workdir, &report), TSR_OK);
+    tsr_fw_npm_end_t end = {.timed_out = timed_out, .exit_code = exit_code};
+    *results_out = tsr_results_new();
+    *resume_out = tsr_fw_strlist_new();
+    tsr_fw_npm_report_account(report, &end, skip, only, *results_out, *resume_out);
+    return report;
+}
+
+static void
+s_assert_done(tsr_fw_npm_report_t *report, const char *file, const char *const *expected)
+{
+    zlistx_t *names = tsr_fw_strlist_new();
+    tsr_fw_npm_report_done(report, file, names);
+    s_assert_list(names, expected);
+    zlistx_destroy(&names);
+}
+
+static void
+test_npm_report_reads_vitest(void **state)
+{
+    (void)state;
+    tsr_results_t *results = NULL;
+    zlistx_t *resume = NULL;
+    tsr_fw_npm_report_t *report = s_account(FIXTURES "/vitest-events.jsonl", "/work/example/vitest",
+                                            false, 1, NULL, NULL, &results, &resume);
+    assert_true(tsr_fw_npm_report_ended(report));
+    assert_int_equal(tsr_results_size(results), 10);
+    assert_int_equal(zlistx_size(resume), 0);
+    assert_int_equal(s_outcome(results, "test/math.test.js::adds"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_non_null(
+        strstr(tsr_results_find(results, "test/math.test.js::fails")->message, "expected 4"));
+    assert_int_equal(s_outcome(results, "test/math.test.js::skipped"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::nested > deeper > adds"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "test/unit/setup.test.js::the setup file ran"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_true(tsr_results_find(results, "test/special.test.js::slow")->duration_ms >= 190);
+    //  Files with their tests reported have no result of their own
+    assert_null(tsr_results_find(results, "test/math.test.js"));
+    s_assert_done(
+        report, "test/math.test.js",
+        (const char *const[]){"adds", "fails", "skipped", "todo", "nested deeper adds", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+
+    //  vitest's file arguments are prefixes: results of other files go
+    zhashx_t *only = zhashx_new();
+    zhashx_insert(only, "test/unit/setup.test.js", (void *)1);
+    zlistx_t *ignored = NULL;
+    tsr_fw_npm_report_account(report, NULL, NULL, only, (results = tsr_results_new()),
+                              (ignored = tsr_fw_strlist_new()));
+    assert_int_equal(tsr_results_size(results), 1);
+    assert_string_equal(tsr_results_at(results, 0)->id,
+                        "test/unit/setup.test.js::the setup file ran");
+    zhashx_destroy(&only);
+    zlistx_destroy(&ignored);
+    tsr_results_destroy(&results);
+    tsr_fw_npm_report_destroy(&report);
+    assert_null(report);
+}
+
+static void
+test_npm_report_marks_the_test_a_vitest_worker_died_in(void **state)
+{
+    (void)state;
+    //  The worker was killed in "crash": its start line came from the worker,
+    //  the result of "slow" before it was still on its way to the reporter
+    tsr_results_t *results = NULL;
+    zlistx_t *resume = NULL;
+    tsr_fw_npm_report_t *report =
+        s_account(FIXTURES "/vitest-events-crashed.jsonl", "/work/example/vitest", false, 1, NULL,
+                  NULL, &results, &resume);
+    assert_false(tsr_fw_npm_report_ended(report));
+    assert_int_equal(s_outcome(results, "test/special.test.js::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_non_null(strstr(tsr_results_find(results, "test/special.test.js::crash")->message,
+                           "crashed: the runner exited with code 1 while this test ran"));
+    assert_null(tsr_results_find(results, "test/special.test.js::slow"));
+    assert_null(tsr_results_find(results, "test/special.test.js"));
+    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_results_size(results), 6);
+    //  The rest of the file runs again without "crash" (and with "slow")
+    s_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
+    s_assert_done(report, "test/special.test.js", (const char *const[]){"crash", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
+
+    //  That rerun, without slow and crash, killed in "hang" by the timeout:
+    //  the tests it left out are reported by vitest as skipped, and dropped
+    zhashx_t *skip = zhashx_new();
+    zhashx_insert(skip, "slow", (void *)1);
+    zhashx_insert(skip, "crash", (void *)1);
+    report = s_account(FIXTURES "/vitest-events-hung.jsonl", "/work/example/vitest", true, -1, skip,
+                       NULL, &results, &resume);
+    assert_int_equal(tsr_results_size(results), 1);
+    assert_int_equal(s_outcome(results, "test/special.test.js::hang"), TESSERA__OUTCOME__TIMED_OUT);
+    assert_non_null(
+        strstr(tsr_results_find(results, "test/special.test.js::hang")->message, "timed out"));
+    s_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
+    s_assert_done(report, "test/special.test.js", (const char *const[]){"hang", NULL});
+    zhashx_destroy(&skip);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
+
+    //  vitest 2 goes on when a worker dies and reports the file at the end,
+    //  with the tests that never finished: our reporter says it crashed
+    report = s_account(FIXTURES "/vitest2-events-crashed.jsonl", "/work/example/vitest", false, 1,
+                       NULL, NULL, &results, &resume);
+    assert_true(tsr_fw_npm_report_ended(report));
+    assert_int_equal(s_outcome(results, "test/special.test.js::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_non_null(strstr(tsr_results_find(results, "test/special.test.js::crash")->message,
+                           "its worker died in a test"));
+    assert_null(tsr_results_find(results, "test/special.test.js")); //  explained by crash
+    assert_int_equal(s_outcome(results, "test/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_results_size(results), 6);
+    s_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
+}
+
+static void
+test_npm_report_marks_the_test_jest_and_mocha_died_in(void **state)
+{
+    (void)state;
+    //  jest in band, killed by SIGKILL in "crash"
+    tsr_results_t *results = NULL;
+    zlistx_t *resume = NULL;
+    tsr_fw_npm_report_t *report =
+        s_account(FIXTURES "/jest-events-crashed.jsonl", "/work/example/jest", false, -1, NULL,
+                  NULL, &results, &resume);
+    assert_int_equal(s_outcome(results, "__tests__/special.test.js::crash"),
+                     TESSERA__OUTCOME__CRASHED);
+    assert_non_null(strstr(tsr_results_find(results, "__tests__/special.test.js::crash")->message,
+                           "killed by a signal"));
+    assert_int_equal(s_outcome(results, "__tests__/special.test.js::slow"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "__tests__/argv.test.js::process.argv holds no jest "
+                                        "arguments"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_results_size(results), 8);
+    s_assert_list(resume, (const char *const[]){"__tests__/special.test.js", NULL});
+    s_assert_done(report, "__tests__/special.test.js",
+                  (const char *const[]){"slow", "crash", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
+
+    //  jest with workers: the worker died, jest went on and said so
+    report = s_account(FIXTURES "/jest-events-worker-crashed.jsonl", "/work/example/jest", false, 1,
+                       NULL, NULL, &results, &resume);
+    assert_true(tsr_fw_npm_report_ended(report));
+    assert_int_equal(s_outcome(results, "__tests__/special.test.js::crash"),
+                     TESSERA__OUTCOME__CRASHED);
+    assert_non_null(strstr(tsr_results_find(results, "__tests__/special.test.js::crash")->message,
+                           "jest worker process"));
+    assert_null(tsr_results_find(results, "__tests__/special.test.js")); //  explained
+    s_assert_list(resume, (const char *const[]){"__tests__/special.test.js", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
+
+    //  mocha: process.exit(3) in "special > crash"; the failed before-all hook
+    //  of another file is a failure, not a crash
+    report = s_account(FIXTURES "/mocha-events-crashed.jsonl", "/work/example/mocha", false, 3,
+                       NULL, NULL, &results, &resume);
+    assert_int_equal(s_outcome(results, "test/special.spec.js::special > crash"),
+                     TESSERA__OUTCOME__CRASHED);
+    assert_non_null(
+        strstr(tsr_results_find(results, "test/special.spec.js::special > crash")->message,
+               "exited with code 3"));
+    assert_int_equal(s_outcome(results, "test/unit/strings.spec.js::broken setup > \"before all\" "
+                                        "hook for \"never runs\""),
+                     TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_results_size(results), 4);
+    s_assert_list(resume, (const char *const[]){"test/special.spec.js", NULL});
+    s_assert_done(report, "test/special.spec.js",
+                  (const char *const[]){"special slow", "special crash", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
+}
+
+static void
+test_npm_report_marks_node_test_crashes_per_file(void **state)
+{
+    (void)state;
+    //  crash.test.mjs exited with 3 (node lost its events: a file crash);
+    //  then the runner was killed by the timeout in special.test.mjs "hang"
+    tsr_results_t *results = NULL;
+    zlistx_t *resume = NULL;
+    tsr_fw_npm_report_t *report =
+        s_account(FIXTURES "/node-events-hung.jsonl", "/work/example/node-test", true, -1, NULL,
+                  NULL, &results, &resume);
+    assert_int_equal(s_outcome(results, "test/crash.test.mjs"), TESSERA__OUTCOME__CRASHED);
+    assert_non_null(
+        strstr(tsr_results_find(results, "test/crash.test.mjs")->message, "exited with code 3"));
+    assert_int_equal(s_outcome(results, "test/special.test.mjs::hang"),
+                     TESSERA__OUTCOME__TIMED_OUT);
+    assert_int_equal(s_outcome(results, "test/special.test.mjs::flaky"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::div > by zero > throws"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_null(tsr_results_find(results, "test/math.test.js"));      //  failed through its tests
+    assert_null(tsr_results_find(results, "test/math.test.js::div")); //  a suite
+    assert_int_equal(tsr_results_size(results), 12);
+    s_assert_list(resume, (const char *const[]){"test/special.test.mjs", NULL});
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+    tsr_fw_npm_report_destroy(&report);
+}
+
+static void
+test_npm_report_marks_what_died_outside_tests_and_nothing_else(void **state)
+{
+    (void)state;
+    const char *text =
+        //  a.js: done; b.js: a test started, then its hook failed (mocha)
+        "{\"kind\": \"start\", \"file\": \"/w/a.js\", \"name\": \"t\", \"match\": \"t\"}\n"
+        "{\"kind\": \"test\", \"file\": \"/w/a.js\", \"name\": \"t\", \"match\": \"t\", "
+        "\"outcome\": \"passed\"}\n"
+        "{\"kind\": \"start\", \"file\": \"/w/b.js\", \"name\": \"s > u\", \"match\": \"s u\"}\n"
+        "{\"kind\": \"test\", \"file\": \"/w/b.js\", \"name\": \"s > \\\"before each\\\" hook\", "
+        "\"outcome\": \"failed\", \"error\": \"hook broke\"}\n"
+        "{\"kind\": \"stop\", \"file\": \"/w/b.js\", \"name\": \"s > u\"}\n"
+        //  c.js started, never finished, no test started: died outside tests
+        "{\"kind\": \"filestart\", \"file\": \"/w/c.js\"}\n";
+    char *path = s_temp_file(text);
+    tsr_fw_npm_report_t *report = NULL;
+    assert_int_equal(tsr_fw_npm_report_read(path, "/w", &report), TSR_OK);
+    assert_false(tsr_fw_npm_report_ended(report));
+    tsr_fw_npm_end_t end = {.timed_out = true, .exit_code = -1};
+    tsr_results_t *results = tsr_results_new();
+    zlistx_t *resume = tsr_fw_strlist_new();
+    tsr_fw_npm_report_account(report, &end, NULL, NULL, results, resume);
+    assert_int_equal(tsr_results_size(results), 3);
+    assert_int_equal(s_outcome(results, "a.js::t"), TESSERA__OUTCOME__PASSED);
+    assert_null(tsr_results_find(results, "b.js::s > u"));
+    assert_int_equal(s_outcome(results, "c.js"), TESSERA__OUTCOME__TIMED_OUT);
+    assert_non_null(strstr(tsr_results_find(results, "c.js")->message, "outside its tests"));
+    assert_int_equal(zlistx_size(resume), 0);
+    tsr_results_destroy(&results);
+    zlistx_destroy(&resume);
+
+    //  Without `end`: nothing marked
+    results = tsr_results_new();
+    tsr_fw_npm_report_account(report, NULL, NULL, NULL, results, NULL);
+    assert_int_equal(tsr_results_size(results), 2);
+    tsr_results_destroy(&results);
+    tsr_fw_npm_report_destroy(&report);
+    s_remove(&path);
+}
+
+static void
+test_npm_report_rejects_lines_not_in_our_format(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "{\"kind\": \"begin\", \"file\": \"/w/a.js\", \"name\": \"t\"}\n", //  unknown kind
+        "{\"kind\": \"start\", \"file\": \"/w/a.js\"}\n",                  //  no name
+        "{\"kind\": \"stop\", \"file\": \"/w/a.js\", \"name\": 3}\n",      //  name not a string
+        "{\"kind\": \"file\", \"file\": \"/w/a.js\"}\n",                   //  no outcome
+        "{\"kind\": \"test\", \"file\": \"/w/a.js\", \"name\": \"t\", \"outcome\": 1}\n",
+        "{\"kind\": 7}\n",
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
+        char *path = s_temp_file(bad[index]);
+        tsr_fw_npm_report_t *report = NULL;
+        assert_int_equal(tsr_fw_npm_report_read(path, "/w", &report), TSR_EPARSE);
+        assert_null(report);
+        s_remove(&path);
+    }
+    tsr_fw_npm_report_t *report = NULL;
+    assert_int_equal(tsr_fw_npm_report_read("/nonexistent/events.jsonl", "/w", &report), -ENOENT);
+    assert_null(report);
+    //  A runner killed while writing: the torn last line is not a line
+    char *path = s_temp_file("{\"kind\": \"start\", \"file\": \"/w/a.js\", \"name\": \"t\"}\n"
+                             "{\"kind\": \"test\", \"file\": \"/w/a.js\", \"name\": \"t\", \"outc");
+    assert_int_equal(tsr_fw_npm_report_read(path, "/w", &report), TSR_OK);
+    tsr_fw_npm_end_t end = {.exit_code = -1};
+    tsr_results_t *results = tsr_results_new();
+    tsr_fw_npm_report_account(report, &end, NULL, NULL, results, NULL);
+    assert_int_equal(tsr_results_size(results), 1);
+    assert_int_equal(s_outcome(results, "a.js::t"), TESSERA__OUTCOME__CRASHED);
+    tsr_results_destroy(&results);
+    tsr_fw_npm_report_destroy(&report);
+    s_remove(&path);
+}
+
 //  ------------------------------------------------------------------------
 //  Procedures on the real runners
 
@@ -413,16 +756,17 @@ test_npm_node_test_shards_equal_one_run(void **state)
     (void)state;
     const char *const argv[] = {"npm", "test", NULL};
     tsr_fw_testctx_t *testctx = tsr_fw_testctx_new(EXAMPLES "/node-test", argv);
-    tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 4);
+    tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 5);
     assert_int_equal(tsr_results_size(results), 12);
     assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
     assert_int_equal(s_outcome(results, "test/math.test.js::div > by zero > throws"),
                      TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
 
-    //  A test file that exits: the file's own ERROR, the others still run
+    //  A test file whose process exits in a test: the file's own CRASHED (node
+    //  20 loses the events of that process), the others still run
     zlistx_t *ids = tsr_fw_strlist_new();
-    tsr_fw_strlist_addf(ids, "test/special.test.mjs");
+    tsr_fw_strlist_addf(ids, "test/crash.test.mjs");
     tsr_fw_strlist_addf(ids, "test/helpers.js");
     results = tsr_results_new();
     int exit_code;
@@ -430,11 +774,36 @@ test_npm_node_test_shards_equal_one_run(void **state)
     int rc = tsr_fw_npm_entry.run(&testctx->ctx, ids, results, &exit_code);
     unsetenv("TSR_EXAMPLE_CRASH");
     assert_int_equal(rc, TSR_OK);
-    assert_int_equal(s_outcome(results, "test/special.test.mjs"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(s_outcome(results, "test/crash.test.mjs"), TESSERA__OUTCOME__CRASHED);
     assert_int_equal(s_outcome(results, "test/helpers.js::helpers load"), TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
     zlistx_destroy(&ids);
     tsr_fw_testctx_destroy(&testctx);
+}
+
+//  Run one file with the misbehaving tests switched on by `env` ("K=V"
+//  pairs, NULL-terminated); the results are the caller's
+static tsr_results_t *
+s_run_special(tsr_fw_testctx_t *testctx, const char *file, const char *const *env)
+{
+    for (size_t index = 0; env[index]; index++)
+        assert_int_equal(putenv((char *)env[index]), 0);
+    zlistx_t *ids = tsr_fw_strlist_new();
+    tsr_fw_strlist_addf(ids, "%s", file);
+    tsr_results_t *results = tsr_results_new();
+    int exit_code;
+    int rc = tsr_fw_npm_entry.run(&testctx->ctx, ids, results, &exit_code);
+    for (size_t index = 0; env[index]; index++) {
+        char *name = strndup(env[index], strcspn(env[index], "="));
+        unsetenv(name);
+        free(name);
+    }
+    if (rc != TSR_OK) {
+        char *log = tsr_fw_testctx_log(testctx);
+        fail_msg("run: %s\n%s", tsr_err_name(rc), log);
+    }
+    zlistx_destroy(&ids);
+    return results;
 }
 
 //  A copy of an example with its dependencies installed, or NULL (skip)
@@ -467,6 +836,20 @@ test_npm_jest_shards_equal_one_run(void **state)
     assert_int_equal(s_outcome(results, "__tests__/math.test.js::skipped"),
                      TESSERA__OUTCOME__SKIPPED);
     tsr_results_destroy(&results);
+
+    //  A test that kills jest: reported CRASHED, the rest of its file runs
+    static const char *const crash[] = {"TSR_EXAMPLE_CRASH=1", NULL};
+    results = s_run_special(testctx, "__tests__/special.test.js", crash);
+    assert_int_equal(s_outcome(results, "__tests__/special.test.js::slow"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "__tests__/special.test.js::crash"),
+                     TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(s_outcome(results, "__tests__/special.test.js::hang"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "__tests__/special.test.js::flaky"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_results_size(results), 4);
+    tsr_results_destroy(&results);
     tsr_fw_testctx_destroy(&testctx);
 }
 
@@ -484,18 +867,63 @@ test_npm_mocha_shards_equal_one_run(void **state)
     assert_int_equal(s_outcome(results, "test/math.spec.js::math > fails"),
                      TESSERA__OUTCOME__FAILED);
     tsr_results_destroy(&results);
+
+    //  A test that exits mocha: reported CRASHED, the rest of its file runs
+    static const char *const crash[] = {"TSR_EXAMPLE_CRASH=1", NULL};
+    results = s_run_special(testctx, "test/special.spec.js", crash);
+    assert_int_equal(s_outcome(results, "test/special.spec.js::special > crash"),
+                     TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(s_outcome(results, "test/special.spec.js::special > flaky"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_results_size(results), 4);
+    tsr_results_destroy(&results);
     tsr_fw_testctx_destroy(&testctx);
 }
 
 static void
-test_npm_vitest_is_not_supported_yet(void **state)
+test_npm_vitest_shards_equal_one_run(void **state)
 {
     (void)state;
-    const char *const argv[] = {"npx", "vitest", "run", NULL};
-    tsr_fw_testctx_t *testctx = tsr_fw_testctx_new(NULL, argv);
+    const char *const argv[] = {"npm", "test", NULL};
+    tsr_fw_testctx_t *testctx = s_installed_example(EXAMPLES "/vitest", argv);
+    if (!testctx)
+        skip();
+    //  vitest.config.js: its include keeps test/helpers.js out, its setup
+    //  file still runs beside ours
+    tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 3);
+    assert_int_equal(tsr_results_size(results), 10);
+    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(s_outcome(results, "test/math.test.js::nested > deeper > adds"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "test/unit/setup.test.js::the setup file ran"),
+                     TESSERA__OUTCOME__PASSED);
+    tsr_results_destroy(&results);
+
+    //  A test that kills its worker, one that hangs (the per-run limit kills
+    //  vitest), one that fails once: each reported once, in one run() call
+    char *flaky_dir = zsys_sprintf("%s/flaky", testctx->root);
+    assert_int_equal(mkdir(flaky_dir, 0755), 0);
+    char *flaky_env = zsys_sprintf("TSR_EXAMPLE_FLAKY_DIR=%s", flaky_dir);
+    const char *const misbehave[] = {"TSR_EXAMPLE_CRASH=1", "TSR_EXAMPLE_HANG=1", flaky_env, NULL};
+    testctx->timeout_ms = 15000;
+    results = s_run_special(testctx, "test/special.test.js", misbehave);
+    testctx->timeout_ms = 0;
+    assert_int_equal(s_outcome(results, "test/special.test.js::slow"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(s_outcome(results, "test/special.test.js::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(s_outcome(results, "test/special.test.js::hang"), TESSERA__OUTCOME__TIMED_OUT);
+    assert_int_equal(s_outcome(results, "test/special.test.js::flaky"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_results_size(results), 4);
+    tsr_results_destroy(&results);
+    zstr_free(&flaky_env);
+    zstr_free(&flaky_dir);
+
+    //  Not a test run
+    const char *const bench[] = {"npx", "vitest", "bench", NULL};
+    tsr_fw_testctx_t *other = tsr_fw_testctx_new(NULL, bench);
     zlistx_t *ids = tsr_fw_strlist_new();
-    assert_int_equal(tsr_fw_npm_entry.list(&testctx->ctx, ids, ids), TSR_ECONFIG);
+    assert_int_equal(tsr_fw_npm_entry.list(&other->ctx, ids, ids), TSR_ECONFIG);
     zlistx_destroy(&ids);
+    tsr_fw_testctx_destroy(&other);
     tsr_fw_testctx_destroy(&testctx);
 }
 
@@ -515,7 +943,14 @@ main(void)
         cmocka_unit_test(test_npm_node_test_shards_equal_one_run),
         cmocka_unit_test(test_npm_jest_shards_equal_one_run),
         cmocka_unit_test(test_npm_mocha_shards_equal_one_run),
-        cmocka_unit_test(test_npm_vitest_is_not_supported_yet),
+        cmocka_unit_test(test_npm_parse_vitest_list_reads_files_and_rejects_bad_input),
+        cmocka_unit_test(test_npm_report_reads_vitest),
+        cmocka_unit_test(test_npm_report_marks_the_test_a_vitest_worker_died_in),
+        cmocka_unit_test(test_npm_report_marks_the_test_jest_and_mocha_died_in),
+        cmocka_unit_test(test_npm_report_marks_node_test_crashes_per_file),
+        cmocka_unit_test(test_npm_report_marks_what_died_outside_tests_and_nothing_else),
+        cmocka_unit_test(test_npm_report_rejects_lines_not_in_our_format),
+        cmocka_unit_test(test_npm_vitest_shards_equal_one_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

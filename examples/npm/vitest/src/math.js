@@ -1,0 +1,2 @@
+// The code under test.
+export const add = (a, b) => a + b;
