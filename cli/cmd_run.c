@@ -1,7 +1,8 @@
 /*  cmd_run - `tessera run`: hash, upload, submit, follow, summarise
     The spec comes from tessera.yml (DIR/tessera.yml or --config) or from the
-    command after `--`. The workspace DIR is hashed into a tree (ignoring the
-    spec's `ignore:`, DIR/.gitignore and .git), the blobs the coordinator
+    command after `--`. The workspace DIR is hashed into a tree (ignoring
+    .git, DIR/.gitignore but node_modules/ for npm suites, then the spec's
+    `ignore:`), the blobs the coordinator
     lacks are uploaded, the run is submitted (idempotent by a client uuid)
     and followed with Watch long polls until it ends; tsr_recap prints the
     end and writes the report files. Exit: 0 passed, 1 failed or cancelled
@@ -127,21 +128,37 @@ s_ignore_cache(s_run_t *run, tsr_ignore_t *ignore)
     }
 }
 
+//  Whether a job of the spec runs an npm suite
+static bool
+s_has_npm_job(tsr_spec_t *spec)
+{
+    zlistx_t *jobs = tsr_spec_jobs(spec);
+    for (tsr_job_spec_t *job = jobs ? zlistx_first(jobs) : NULL; job; job = zlistx_next(jobs))
+        if (job->framework && streq(job->framework, "npm"))
+            return true;
+    return false;
+}
+
 //  Hash the workspace.
 static int
 s_scan(s_run_t *run)
 {
     tsr_ignore_t *ignore = tsr_ignore_new();
     tsr_ignore_add(ignore, ".git/");
-    zlistx_t *patterns = tsr_spec_ignore(run->spec);
-    if (patterns)
-        for (const char *pattern = zlistx_first(patterns); pattern; pattern = zlistx_next(patterns))
-            tsr_ignore_add(ignore, pattern);
     char *gitignore = zsys_sprintf("%s/.gitignore", run->workspace);
     int rc = tsr_ignore_load(ignore, gitignore);
     if (rc != TSR_OK && rc != -ENOENT)
         fprintf(stderr, "tessera run: ignoring unreadable %s: %s\n", gitignore, tsr_strerror(rc));
     free(gitignore);
+    //  An npm suite's runner lives in node_modules, which .gitignore lists:
+    //  agents get it anyway (uploaded once, then cached by content)
+    if (s_has_npm_job(run->spec))
+        tsr_ignore_add(ignore, "!node_modules/");
+    //  The spec's ignore: last, so it has the final word (`!x` re-includes)
+    zlistx_t *patterns = tsr_spec_ignore(run->spec);
+    if (patterns)
+        for (const char *pattern = zlistx_first(patterns); pattern; pattern = zlistx_next(patterns))
+            tsr_ignore_add(ignore, pattern);
     s_ignore_cache(run, ignore);
     run->tree = tsr_tree_new();
     rc = tsr_tree_scan(run->tree, run->workspace, ignore);
@@ -383,7 +400,8 @@ const tsr_cmd_entry_t tsr_cmd_run_entry = {
              "                   [--junit FILE] [--json FILE] [--trace FILE] [-- COMMAND ARGS...]",
     .summary = "Run the jobs of tessera.yml, or one command, sharded across agents.",
     .help =
-        "The workspace DIR is hashed (skipping the spec's ignore:, DIR/.gitignore and .git),\n"
+        "The workspace DIR is hashed (skipping .git, DIR/.gitignore's patterns except\n"
+        "node_modules/ for an npm suite, and the spec's ignore:, which has the last word),\n"
         "only the files the coordinator lacks are uploaded, and the run is followed until\n"
         "it ends: a live progress line on a terminal, one line per event otherwise; each\n"
         "finished shard prints '── ID OUTCOME in TIME on AGENT', and a command job's shard\n"

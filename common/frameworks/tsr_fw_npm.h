@@ -89,7 +89,7 @@ TSR_NODISCARD int tsr_fw_npm_node_test_files(const char *workdir, zlistx_t *args
 bool tsr_fw_npm_node_option_takes_value(const char *arg);
 
 //  Read a JSON array of file paths (jest --listTests --json) into `files`,
-//  relative to `workdir`. Returns TSR_OK, TSR_EPARSE, or -errno.
+//  relative to `workdir`, each once. Returns TSR_OK, TSR_EPARSE, or -errno.
 TSR_NODISCARD int tsr_fw_npm_parse_file_list(const char *json_path, const char *workdir,
                                              zlistx_t *files);
 

@@ -356,43 +356,21 @@ tsr_fw_npm_node_test_files(const char *workdir, zlistx_t *args, zlistx_t *files)
     return rc;
 }
 
-int
-tsr_fw_npm_parse_file_list(const char *json_path, const char *workdir, zlistx_t *files)
+//  The path an item of a listing names: the item itself (a string) when
+//  `field` is NULL, else its string `field`; NULL if it has none
+static const char *
+s_listed_path(const cJSON *item, const char *field)
 {
-    assert(json_path);
-    assert(workdir);
-    assert(files);
-    char *text = NULL;
-    int rc = tsr_fw_file_read(json_path, TSR_NPM_JSON_MAX, &text);
-    if (rc != TSR_OK)
-        return rc;
-    cJSON *list = cJSON_Parse(text);
-    rc = cJSON_IsArray(list) ? TSR_OK : TSR_EPARSE;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, list)
-    {
-        if (!cJSON_IsString(item))
-            rc = TSR_EPARSE;
-    }
-    if (rc == TSR_OK) {
-        cJSON_ArrayForEach(item, list)
-        {
-            char *rel = tsr_fw_path_relative(item->valuestring, workdir);
-            zlistx_add_end(files, rel);
-            free(rel);
-        }
-    }
-    cJSON_Delete(list);
-    free(text);
-    return rc;
+    if (!field)
+        return cJSON_IsString(item) ? item->valuestring : NULL;
+    return tsr_fw_json_string(item, field);
 }
 
-int
-tsr_fw_npm_parse_vitest_list(const char *json_path, const char *workdir, zlistx_t *files)
+//  A JSON array listing test files (see s_listed_path) -> `files`, relative
+//  to `workdir`, each once, in order. TSR_EPARSE if any item names none.
+static int
+s_parse_listing(const char *json_path, const char *workdir, const char *field, zlistx_t *files)
 {
-    assert(json_path);
-    assert(workdir);
-    assert(files);
     char *text = NULL;
     int rc = tsr_fw_file_read(json_path, TSR_NPM_JSON_MAX, &text);
     if (rc != TSR_OK)
@@ -402,14 +380,14 @@ tsr_fw_npm_parse_vitest_list(const char *json_path, const char *workdir, zlistx_
     const cJSON *item;
     cJSON_ArrayForEach(item, list)
     {
-        if (!tsr_fw_json_string(item, "file"))
+        if (!s_listed_path(item, field))
             rc = TSR_EPARSE;
     }
     zlistx_t *found = tsr_fw_strlist_new();
     if (rc == TSR_OK) {
         cJSON_ArrayForEach(item, list)
         {
-            char *rel = tsr_fw_path_relative(tsr_fw_json_string(item, "file"), workdir);
+            char *rel = tsr_fw_path_relative(s_listed_path(item, field), workdir);
             if (!tsr_fw_strlist_has(found, rel))
                 zlistx_add_end(found, rel);
             free(rel);
@@ -422,6 +400,24 @@ tsr_fw_npm_parse_vitest_list(const char *json_path, const char *workdir, zlistx_
     cJSON_Delete(list);
     free(text);
     return rc;
+}
+
+int
+tsr_fw_npm_parse_file_list(const char *json_path, const char *workdir, zlistx_t *files)
+{
+    assert(json_path);
+    assert(workdir);
+    assert(files);
+    return s_parse_listing(json_path, workdir, NULL, files);
+}
+
+int
+tsr_fw_npm_parse_vitest_list(const char *json_path, const char *workdir, zlistx_t *files)
+{
+    assert(json_path);
+    assert(workdir);
+    assert(files);
+    return s_parse_listing(json_path, workdir, "file", files);
 }
 
 //  The kinds of our reporters' lines (tsr_fw_npm_scripts.c)

@@ -294,3 +294,23 @@ def test_node_test_crash_hang_and_flaky_tests_are_reported_once(cluster):
         "hang": "test/special.test.mjs::hang",
         "flaky": "test/special.test.mjs::flaky",
     })
+
+
+def test_npm_suite_takes_node_modules_despite_gitignore(cluster):
+    """The example's .gitignore lists node_modules/, as most projects' do;
+    for an npm suite it is uploaded anyway (a real directory, not a link),
+    so `npm ci` then `tessera run -- npm test` works on the embedded cluster."""
+    modules = modules_cache("mocha")
+    destination = cluster.path("mocha-installed")
+    shutil.copytree(os.path.join(source_dir(), "examples", "npm", "mocha"), destination,
+                    ignore=shutil.ignore_patterns("node_modules"))
+    with open(os.path.join(destination, ".gitignore"), encoding="utf-8") as stream:
+        assert "node_modules/" in stream.read().split()
+    shutil.copytree(modules, os.path.join(destination, "node_modules"), symlinks=True)
+    _, summary = cluster.run("-C", destination, "--", "npm", "test",
+                             json_path=cluster.path("run.json"), client=False, expect_exit=1,
+                             timeout_s=120)
+    outcomes = collections.Counter(r["outcome"] for r in summary["results"])
+    assert outcomes["passed"] > 0 and outcomes["failed"] > 0, outcomes
+    assert summary["uploaded_bytes"] > 1_000_000, (
+        f"node_modules was not uploaded: {summary['uploaded_bytes']} bytes")
