@@ -926,7 +926,9 @@ tsr_agent_on_assign(void *server, void *peer, const Tessera__Envelope *env)
         return TSR_OK;
     }
     attempt->workspace = tsr_workspace_new(self->cas, self->fetcher, &root, attempt->tree_dir);
-    tsr_workspace_set_stamps(attempt->workspace, self->stamps);
+    //  Keyed by project: a project's copies on every slot share their times
+    tsr_workspace_set_stamps(attempt->workspace, self->stamps,
+                             assign->project && *assign->project ? assign->project : "");
     s_step(self, attempt); //  everything cached: runs now, no round trip
     return TSR_OK;
 }

@@ -18,6 +18,7 @@ struct _tsr_workspace_t {
     int failure;            //  first failed fetch, TSR_OK if none
     uint64_t fetched_bytes; //  content bytes of `fetched`
     tsr_stamps_t *stamps;   //  borrowed, may be NULL; file times to keep
+    char *place;            //  owned; the stamps' place (the project)
 };
 
 tsr_workspace_t *
@@ -35,10 +36,13 @@ tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher, const tsr_digest_t *ro
 }
 
 void
-tsr_workspace_set_stamps(tsr_workspace_t *self, tsr_stamps_t *stamps)
+tsr_workspace_set_stamps(tsr_workspace_t *self, tsr_stamps_t *stamps, const char *place)
 {
     assert(self);
     self->stamps = stamps;
+    free(self->place);
+    self->place = strdup(place ? place : "");
+    assert(self->place);
 }
 
 void
@@ -51,6 +55,7 @@ tsr_workspace_destroy(tsr_workspace_t **self_p)
     zhashx_destroy(&self->pending);
     zhashx_destroy(&self->fetched);
     free(self->dir);
+    free(self->place);
     free(self);
     *self_p = NULL;
 }
@@ -76,7 +81,8 @@ tsr_workspace_step(tsr_workspace_t *self)
     if (rc != TSR_OK)
         goto out;
     if (zlistx_size(missing) == 0) {
-        rc = tsr_tree_materialise_stamped(self->cas, &self->root, self->dir, self->stamps);
+        rc = tsr_tree_materialise_stamped(self->cas, &self->root, self->dir, self->stamps,
+                                          self->place);
         goto out;
     }
     for (tsr_digest_t *digest = (tsr_digest_t *)zlistx_first(missing); digest;

@@ -21,9 +21,10 @@ tsr_workspace_t *tsr_workspace_new(tsr_cas_t *cas, tsr_fetcher_t *fetcher, const
                                    const char *dir);
 
 //  Give the files it writes their times from `stamps` (borrowed; must
-//  outlive it; NULL: none): unchanged files keep the times they had at the
-//  same path before (see tsr_stamps).
-void tsr_workspace_set_stamps(tsr_workspace_t *self, tsr_stamps_t *stamps);
+//  outlive it; NULL: none), keyed by `place` (the project: copied) and the
+//  path inside the tree: unchanged files keep the times they had there
+//  before, on any slot (see tsr_stamps).
+void tsr_workspace_set_stamps(tsr_workspace_t *self, tsr_stamps_t *stamps, const char *place);
 
 //  NULL-safe; leaves the directory (its owner removes it), sets *self_p NULL.
 void tsr_workspace_destroy(tsr_workspace_t **self_p);

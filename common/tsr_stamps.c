@@ -14,7 +14,7 @@ typedef struct {
 } s_stamp_t;
 
 struct _tsr_stamps_t {
-    zhashx_t *paths;  //  path -> s_stamp_t (owned, freed by the table)
+    zhashx_t *paths;  //  key (project, relative path) -> s_stamp_t (owned)
     size_t max_paths; //  start over past this many
 };
 
@@ -49,12 +49,13 @@ tsr_stamps_destroy(tsr_stamps_t **self_p)
 }
 
 int
-tsr_stamps_apply(tsr_stamps_t *self, const char *path, const tsr_digest_t *digest)
+tsr_stamps_apply(tsr_stamps_t *self, const char *key, const char *path, const tsr_digest_t *digest)
 {
     assert(self);
+    assert(key);
     assert(path);
     assert(digest);
-    s_stamp_t *stamp = (s_stamp_t *)zhashx_lookup(self->paths, path);
+    s_stamp_t *stamp = (s_stamp_t *)zhashx_lookup(self->paths, key);
     struct timespec mtime;
     if (stamp && tsr_digest_eq(&stamp->digest, digest))
         mtime = stamp->mtime;
@@ -77,7 +78,7 @@ tsr_stamps_apply(tsr_stamps_t *self, const char *path, const tsr_digest_t *diges
     stamp = (s_stamp_t *)zmalloc(sizeof(s_stamp_t));
     stamp->digest = *digest;
     stamp->mtime = mtime;
-    int rc = zhashx_insert(self->paths, path, stamp);
+    int rc = zhashx_insert(self->paths, key, stamp);
     assert(rc == 0);
     (void)rc;
     return TSR_OK;

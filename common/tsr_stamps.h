@@ -3,9 +3,10 @@
     be new to the tools that key caches on modification times: Python's
     bytecode (mtime and size must equal the source's), cargo and make
     (sources newer than their outputs are rebuilt). This table remembers,
-    per path, the content last written there and the time it was given:
-    the same content at the same path gets the same time back; other
-    content gets a time later than any the path had, by at least a second
+    per place (a key: project and relative path), the content last written
+    there and the time it was given: the same content at the same place
+    gets the same time back; other content gets a time later than any the
+    place had, by at least a second
     (bytecode compares whole seconds), so nothing built from older content
     looks up to date. A new table (the agent restarted) gives every file a
     new time: rebuilds, never stale outputs. One owner, one thread.        */
@@ -25,9 +26,12 @@ tsr_stamps_t *tsr_stamps_new(size_t max_paths);
 void tsr_stamps_destroy(tsr_stamps_t **self_p);
 
 //  The regular file `path` was just written with content `digest`: give it
-//  its time (see banner) with utimensat, without following a symlink.
-//  TSR_OK or -errno (the table is unchanged then).
-TSR_NODISCARD int tsr_stamps_apply(tsr_stamps_t *self, const char *path,
+//  its time (see banner) with utimensat, without following a symlink. `key`
+//  names the place: a project and the path inside its workspace, so the
+//  copies of one workspace on several slots get the same times (one slot's
+//  build is then up to date for the others). TSR_OK or -errno (the table
+//  is unchanged then).
+TSR_NODISCARD int tsr_stamps_apply(tsr_stamps_t *self, const char *key, const char *path,
                                    const tsr_digest_t *digest);
 
 //  Paths remembered.

@@ -780,10 +780,17 @@ s_check_node(const Tessera__Tree *node)
     return TSR_OK;
 }
 
+//  How files written get their times (tsr_stamps)
+typedef struct {
+    tsr_stamps_t *stamps; //  NULL: no stamping
+    const char *place;    //  first part of each key
+    size_t root_length;   //  bytes of "ROOT/" to cut from a path for its key
+} s_stamping_t;
+
 //  Create the entries of Tree `digest` inside the existing directory `dir`
 static int
 s_materialise_node(tsr_cas_t *cas, const tsr_digest_t *digest, const char *dir, int depth,
-                   tsr_stamps_t *stamps)
+                   const s_stamping_t *stamping)
 {
     if (depth > TSR_TREE_MAX_DEPTH)
         return TSR_ECORRUPT;
@@ -800,14 +807,17 @@ s_materialise_node(tsr_cas_t *cas, const tsr_digest_t *digest, const char *dir, 
             rc = s_entry_digest(entry, &child);
             if (rc == TSR_OK)
                 rc = tsr_cas_write_file(cas, &child, path, (entry->mode & 0111) ? 0755 : 0644);
-            if (rc == TSR_OK && stamps)
-                rc = tsr_stamps_apply(stamps, path, &child);
+            if (rc == TSR_OK && stamping->stamps) {
+                char *key = zsys_sprintf("%s\n%s", stamping->place, path + stamping->root_length);
+                rc = tsr_stamps_apply(stamping->stamps, key, path, &child);
+                free(key);
+            }
         } else if (entry->kind == TESSERA__TREE_ENTRY__KIND__DIR) {
             rc = s_entry_digest(entry, &child);
             if (rc == TSR_OK && mkdir(path, 0755) != 0)
                 rc = -errno;
             if (rc == TSR_OK)
-                rc = s_materialise_node(cas, &child, path, depth + 1, stamps);
+                rc = s_materialise_node(cas, &child, path, depth + 1, stamping);
         } else if (symlink(entry->target, path) != 0)
             rc = -errno;
         free(path);
@@ -819,12 +829,12 @@ s_materialise_node(tsr_cas_t *cas, const tsr_digest_t *digest, const char *dir, 
 int
 tsr_tree_materialise(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir)
 {
-    return tsr_tree_materialise_stamped(cas, root, dir, NULL);
+    return tsr_tree_materialise_stamped(cas, root, dir, NULL, NULL);
 }
 
 int
 tsr_tree_materialise_stamped(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir,
-                             tsr_stamps_t *stamps)
+                             tsr_stamps_t *stamps, const char *place)
 {
     assert(cas);
     assert(root);
@@ -841,5 +851,6 @@ tsr_tree_materialise_stamped(tsr_cas_t *cas, const tsr_digest_t *root, const cha
         if (!empty)
             return -ENOTEMPTY;
     }
-    return s_materialise_node(cas, root, dir, 0, stamps);
+    s_stamping_t stamping = {stamps, place ? place : "", strlen(dir) + 1};
+    return s_materialise_node(cas, root, dir, 0, &stamping);
 }

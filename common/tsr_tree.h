@@ -70,9 +70,10 @@ TSR_NODISCARD int tsr_tree_missing(tsr_cas_t *cas, const tsr_digest_t *root, zli
 TSR_NODISCARD int tsr_tree_materialise(tsr_cas_t *cas, const tsr_digest_t *root, const char *dir);
 
 //  As tsr_tree_materialise; `stamps` (may be NULL) gives each file written
-//  its time (tsr_stamps_apply), so content written at the same path before
-//  keeps its time.
+//  its time (tsr_stamps_apply) under the key "PLACE\nRELATIVE/PATH", so
+//  content written at the same place before keeps its time.
 TSR_NODISCARD int tsr_tree_materialise_stamped(tsr_cas_t *cas, const tsr_digest_t *root,
-                                               const char *dir, tsr_stamps_t *stamps);
+                                               const char *dir, tsr_stamps_t *stamps,
+                                               const char *place);
 
 #endif

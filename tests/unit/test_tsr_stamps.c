@@ -46,30 +46,56 @@ test_stamps_same_content_keeps_its_time_other_content_gets_a_later_second(void *
     tsr_stamps_t *stamps = tsr_stamps_new(0);
 
     tsr_digest_t first = s_write(path, "x = 1\n");
-    assert_int_equal(tsr_stamps_apply(stamps, path, &first), TSR_OK);
+    assert_int_equal(tsr_stamps_apply(stamps, "p\nmod.py", path, &first), TSR_OK);
     struct timespec given = s_mtime(path);
     //  Written again with the same content: the time it had, to the nanosecond
     first = s_write(path, "x = 1\n");
-    assert_int_equal(tsr_stamps_apply(stamps, path, &first), TSR_OK);
+    assert_int_equal(tsr_stamps_apply(stamps, "p\nmod.py", path, &first), TSR_OK);
     struct timespec again = s_mtime(path);
     assert_int_equal(again.tv_sec, given.tv_sec);
     assert_int_equal(again.tv_nsec, given.tv_nsec);
     //  Other content of the same size, within the same second: a later
     //  second (Python's bytecode compares seconds and size)
     tsr_digest_t second = s_write(path, "x = 2\n");
-    assert_int_equal(tsr_stamps_apply(stamps, path, &second), TSR_OK);
+    assert_int_equal(tsr_stamps_apply(stamps, "p\nmod.py", path, &second), TSR_OK);
     struct timespec changed = s_mtime(path);
     assert_true(changed.tv_sec > given.tv_sec);
     //  Back to the first content: not its old time (outputs built from the
     //  second content are newer than that), later still
     first = s_write(path, "x = 1\n");
-    assert_int_equal(tsr_stamps_apply(stamps, path, &first), TSR_OK);
+    assert_int_equal(tsr_stamps_apply(stamps, "p\nmod.py", path, &first), TSR_OK);
     assert_true(s_mtime(path).tv_sec > changed.tv_sec);
     assert_int_equal(tsr_stamps_size(stamps), 1);
 
     tsr_stamps_destroy(&stamps);
     assert_null(stamps);
     free(path);
+    tsr_testdir_destroy(&dir);
+}
+
+static void
+test_stamps_copies_of_one_place_share_their_time(void **state)
+{
+    (void)state;
+    //  One workspace on two slots: the same key, two paths
+    char *dir = tsr_testdir_new("stamps");
+    char *slot0 = zsys_sprintf("%s/slot-0.rs", dir);
+    char *slot1 = zsys_sprintf("%s/slot-1.rs", dir);
+    tsr_stamps_t *stamps = tsr_stamps_new(0);
+    tsr_digest_t digest = s_write(slot0, "fn main() {}\n");
+    assert_int_equal(tsr_stamps_apply(stamps, "proj\nsrc/main.rs", slot0, &digest), TSR_OK);
+    digest = s_write(slot1, "fn main() {}\n");
+    assert_int_equal(tsr_stamps_apply(stamps, "proj\nsrc/main.rs", slot1, &digest), TSR_OK);
+    struct timespec zero = s_mtime(slot0), one = s_mtime(slot1);
+    assert_int_equal(zero.tv_sec, one.tv_sec);
+    assert_int_equal(zero.tv_nsec, one.tv_nsec);
+    //  Another project's file of that name is another place
+    digest = s_write(slot1, "fn main() { other(); }\n");
+    assert_int_equal(tsr_stamps_apply(stamps, "other\nsrc/main.rs", slot1, &digest), TSR_OK);
+    assert_int_equal(tsr_stamps_size(stamps), 2);
+    tsr_stamps_destroy(&stamps);
+    free(slot0);
+    free(slot1);
     tsr_testdir_destroy(&dir);
 }
 
@@ -83,7 +109,7 @@ test_stamps_full_table_starts_over(void **state)
     for (int index = 0; index < 3; index++) {
         paths[index] = zsys_sprintf("%s/f%d", dir, index);
         tsr_digest_t digest = s_write(paths[index], "same\n");
-        assert_int_equal(tsr_stamps_apply(stamps, paths[index], &digest), TSR_OK);
+        assert_int_equal(tsr_stamps_apply(stamps, paths[index], paths[index], &digest), TSR_OK);
     }
     assert_int_equal(tsr_stamps_size(stamps), 1); //  f0 and f1 were dropped for f2
     for (int index = 0; index < 3; index++)
@@ -101,7 +127,7 @@ test_stamps_missing_file_is_an_error_and_remembers_nothing(void **state)
     tsr_stamps_t *stamps = tsr_stamps_new(0);
     tsr_digest_t digest;
     tsr_digest_buffer("x", 1, &digest);
-    assert_int_equal(tsr_stamps_apply(stamps, path, &digest), -ENOENT);
+    assert_int_equal(tsr_stamps_apply(stamps, "p\nmod.py", path, &digest), -ENOENT);
     assert_int_equal(tsr_stamps_size(stamps), 0);
     tsr_stamps_destroy(&stamps);
     tsr_stamps_destroy(&stamps); //  NULL-safe
@@ -114,6 +140,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stamps_same_content_keeps_its_time_other_content_gets_a_later_second),
+        cmocka_unit_test(test_stamps_copies_of_one_place_share_their_time),
         cmocka_unit_test(test_stamps_full_table_starts_over),
         cmocka_unit_test(test_stamps_missing_file_is_an_error_and_remembers_nothing),
     };
