@@ -8,6 +8,7 @@
     end and writes the report files. Exit: 0 passed, 1 failed or cancelled
     (or flaky with --fail-on-flaky), 2 usage/config, 3 infrastructure.    */
 #include "tsr_cmd.h"
+#include "tsr_framework.h"
 #include "tsr_conn.h"
 #include "tsr_msg.h"
 #include "tsr_output.h"
@@ -128,15 +129,22 @@ s_ignore_cache(s_run_t *run, tsr_ignore_t *ignore)
     }
 }
 
-//  Whether a job of the spec runs an npm suite
-static bool
-s_has_npm_job(tsr_spec_t *spec)
+//  Re-include what the spec's test runners need although .gitignore lists
+//  it (tsr_framework_t.needs_ignored: node_modules/ for npm)
+static void
+s_include_runner_needs(tsr_spec_t *spec, tsr_ignore_t *ignore)
 {
     zlistx_t *jobs = tsr_spec_jobs(spec);
-    for (tsr_job_spec_t *job = jobs ? zlistx_first(jobs) : NULL; job; job = zlistx_next(jobs))
-        if (job->framework && streq(job->framework, "npm"))
-            return true;
-    return false;
+    for (tsr_job_spec_t *job = jobs ? zlistx_first(jobs) : NULL; job; job = zlistx_next(jobs)) {
+        const tsr_framework_t *framework =
+            job->framework ? tsr_framework_find(job->framework) : NULL;
+        for (size_t index = 0;
+             framework && framework->needs_ignored && framework->needs_ignored[index]; index++) {
+            char *pattern = zsys_sprintf("!%s", framework->needs_ignored[index]);
+            tsr_ignore_add(ignore, pattern);
+            free(pattern);
+        }
+    }
 }
 
 //  Hash the workspace.
@@ -152,8 +160,7 @@ s_scan(s_run_t *run)
     free(gitignore);
     //  An npm suite's runner lives in node_modules, which .gitignore lists:
     //  agents get it anyway (uploaded once, then cached by content)
-    if (s_has_npm_job(run->spec))
-        tsr_ignore_add(ignore, "!node_modules/");
+    s_include_runner_needs(run->spec, ignore);
     //  The spec's ignore: last, so it has the final word (`!x` re-includes)
     zlistx_t *patterns = tsr_spec_ignore(run->spec);
     if (patterns)

@@ -86,6 +86,12 @@ typedef struct {
     //  Its runner can give up the not-yet-started tail of a shard while it
     //  runs (ctx->steal_dir): the coordinator may split its shards.
     bool steal;
+
+    //  Workspace paths (.gitignore patterns, NULL-terminated; NULL: none)
+    //  the runner needs although projects usually ignore them (npm:
+    //  node_modules/): the client uploads them anyway; the spec's ignore:
+    //  still has the last word.
+    const char *const *needs_ignored;
 } tsr_framework_t;
 
 //  Files of the steal protocol in ctx->steal_dir: the agent's request, the

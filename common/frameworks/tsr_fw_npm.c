@@ -458,9 +458,13 @@ s_run(tsr_fw_ctx_t *ctx, zlistx_t *test_ids, tsr_results_t *results, int *exit_c
     return rc;
 }
 
+//  The runner and its packages: installed by `npm ci`, listed in .gitignore
+static const char *const s_needs_ignored[] = {"node_modules/", NULL};
+
 const tsr_framework_t tsr_fw_npm_entry = {
     .name = "npm",
     .list = s_list,
     .run = s_run,
     .group = tsr_fw_npm_group,
+    .needs_ignored = s_needs_ignored,
 };

@@ -1,6 +1,11 @@
 /*  tsr_fw_testctx - a tsr_fw_ctx_t running real tools, for unit tests     */
 #define _GNU_SOURCE //  cpu_set_t through tsr_spawn.h
 #include "tsr_fw_testctx.h"
+#include "tsr_fw_io.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
 #include "tsr_spawn.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -205,4 +210,46 @@ tsr_fw_testctx_log(tsr_fw_testctx_t *self)
     text = zsys_sprintf("%.*s", (int)zchunk_size(chunk), (const char *)zchunk_data(chunk));
     zchunk_destroy(&chunk);
     return text;
+}
+
+char *
+tsr_fw_test_temp_file(const char *text)
+{
+    char *path = strdup("/tmp/tsr-fw-test-XXXXXX");
+    assert_non_null(path);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(tsr_fw_file_write(path, text), TSR_OK);
+    return path;
+}
+
+void
+tsr_fw_test_remove(char **path_p)
+{
+    unlink(*path_p);
+    free(*path_p);
+    *path_p = NULL;
+}
+
+Tessera__Outcome
+tsr_fw_test_outcome(tsr_results_t *results, const char *id)
+{
+    const tsr_test_result_t *result = tsr_results_find(results, id);
+    if (!result)
+        fail_msg("no result for %s", id);
+    return result->outcome;
+}
+
+void
+tsr_fw_test_assert_list(zlistx_t *list, const char *const *expected)
+{
+    size_t count = 0;
+    for (const char *item = (const char *)zlistx_first(list); item;
+         item = (const char *)zlistx_next(list), count++) {
+        if (!expected[count])
+            fail_msg("unexpected extra item %s", item);
+        assert_string_equal(item, expected[count]);
+    }
+    assert_null(expected[count]);
 }

@@ -41,4 +41,16 @@ int tsr_fw_testctx_npm_install(tsr_fw_testctx_t *self);
 //  The last run's log, as a new string (for failure messages).
 char *tsr_fw_testctx_log(tsr_fw_testctx_t *self);
 
+//  Helpers the adapters' tests share (a failure fails the test, cmocka):
+//  a new temp file under /tmp holding `text` (free its path with
+//  tsr_fw_test_remove, which unlinks it too)...
+char *tsr_fw_test_temp_file(const char *text);
+void tsr_fw_test_remove(char **path_p);
+
+//  ...the outcome reported for `id` (fails the test if there is none)...
+Tessera__Outcome tsr_fw_test_outcome(tsr_results_t *results, const char *id);
+
+//  ...and `list` (of strings) equals the NULL-terminated `expected`, in order.
+void tsr_fw_test_assert_list(zlistx_t *list, const char *const *expected);
+
 #endif

@@ -25,46 +25,6 @@
 
 static const char *const s_cargo_argv[] = {"cargo", "test", NULL};
 
-static char *
-s_temp_file(const char *text)
-{
-    char *path = strdup("/tmp/tsr-fw-cargo-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(tsr_fw_file_write(path, text), TSR_OK);
-    return path;
-}
-
-static void
-s_remove(char **path_p)
-{
-    unlink(*path_p);
-    free(*path_p);
-    *path_p = NULL;
-}
-
-static Tessera__Outcome
-s_outcome(tsr_results_t *results, const char *id)
-{
-    const tsr_test_result_t *result = tsr_results_find(results, id);
-    if (!result)
-        fail_msg("no result for %s", id);
-    return result->outcome;
-}
-
-static void
-s_assert_list(zlistx_t *list, const char *const *expected)
-{
-    size_t count = 0;
-    for (const char *item = (const char *)zlistx_first(list); item;
-         item = (const char *)zlistx_next(list), count++) {
-        assert_non_null(expected[count]);
-        assert_string_equal(item, expected[count]);
-    }
-    assert_null(expected[count]);
-}
-
 static void
 test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
 {
@@ -85,12 +45,13 @@ test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
                                 NULL};
     tsr_fw_cargo_cmd_t *cmd = NULL;
     assert_int_equal(tsr_fw_cargo_cmd_parse(argv, &cmd), TSR_OK);
-    s_assert_list(cmd->prefix, (const char *const[]){"cargo", "+stable", NULL});
-    s_assert_list(cmd->cargo_args, (const char *const[]){"-p", "calc", "--release",
-                                                         "--manifest-path=ws/Cargo.toml", NULL});
-    s_assert_list(cmd->test_args,
-                  (const char *const[]){"--include-ignored", "--test-threads", "2", NULL});
-    s_assert_list(cmd->filters, (const char *const[]){"adds", "only_this", NULL});
+    tsr_fw_test_assert_list(cmd->prefix, (const char *const[]){"cargo", "+stable", NULL});
+    tsr_fw_test_assert_list(
+        cmd->cargo_args,
+        (const char *const[]){"-p", "calc", "--release", "--manifest-path=ws/Cargo.toml", NULL});
+    tsr_fw_test_assert_list(
+        cmd->test_args, (const char *const[]){"--include-ignored", "--test-threads", "2", NULL});
+    tsr_fw_test_assert_list(cmd->filters, (const char *const[]){"adds", "only_this", NULL});
     assert_string_equal(cmd->manifest_path, "ws/Cargo.toml");
     assert_true(cmd->doctests);
     assert_false(cmd->doc_only);
@@ -104,13 +65,14 @@ test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
     assert_int_equal(tsr_fw_cargo_cmd_parse(exact_argv, &cmd), TSR_OK);
     zlistx_t *args = tsr_fw_strlist_new();
     tsr_fw_cargo_cmd_add_test_args(cmd, args, 0);
-    s_assert_list(args, (const char *const[]){"--exact", "--test-threads=4", "--nocapture", NULL});
+    tsr_fw_test_assert_list(
+        args, (const char *const[]){"--exact", "--test-threads=4", "--nocapture", NULL});
     zlistx_purge(args);
     tsr_fw_cargo_cmd_add_test_args(cmd, args, TSR_FW_CARGO_DROP_EXACT);
-    s_assert_list(args, (const char *const[]){"--test-threads=4", "--nocapture", NULL});
+    tsr_fw_test_assert_list(args, (const char *const[]){"--test-threads=4", "--nocapture", NULL});
     zlistx_purge(args);
     tsr_fw_cargo_cmd_add_test_args(cmd, args, TSR_FW_CARGO_DROP_EXACT | TSR_FW_CARGO_DROP_THREADS);
-    s_assert_list(args, (const char *const[]){"--nocapture", NULL});
+    tsr_fw_test_assert_list(args, (const char *const[]){"--nocapture", NULL});
     tsr_fw_cargo_cmd_destroy(&cmd);
     //  --test-threads N: the value goes with it
     assert_int_equal(
@@ -121,7 +83,7 @@ test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
     zlistx_purge(args);
     tsr_fw_cargo_cmd_add_test_args(cmd, args, TSR_FW_CARGO_DROP_THREADS);
     assert_int_equal(zlistx_size(args), 0);
-    s_assert_list(cmd->filters, (const char *const[]){"name", NULL});
+    tsr_fw_test_assert_list(cmd->filters, (const char *const[]){"name", NULL});
     zlistx_destroy(&args);
     tsr_fw_cargo_cmd_destroy(&cmd);
 
@@ -142,7 +104,7 @@ test_cargo_cmd_parse_splits_cargo_and_test_arguments(void **state)
     assert_int_equal(tsr_fw_cargo_cmd_parse(
                          (const char *const[]){"cargo", "--config", "test", "test", NULL}, &cmd),
                      TSR_OK);
-    s_assert_list(cmd->prefix, (const char *const[]){"cargo", "--config", "test", NULL});
+    tsr_fw_test_assert_list(cmd->prefix, (const char *const[]){"cargo", "--config", "test", NULL});
     tsr_fw_cargo_cmd_destroy(&cmd);
 
     assert_int_equal(tsr_fw_cargo_cmd_parse((const char *const[]){"cargo", "build", NULL}, &cmd),
@@ -176,11 +138,11 @@ test_cargo_parse_metadata_reads_packages(void **state)
     const char *bad[] = {"", "nonsense", "{\"packages\": 3}",
                          "{\"packages\": [{\"id\": \"x\", \"name\": 1}]}", "{\"packages\": ["};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         packages = zhashx_new();
         assert_int_equal(tsr_fw_cargo_parse_metadata(path, packages, NULL), TSR_EPARSE);
         zhashx_destroy(&packages);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
 }
 
@@ -243,7 +205,7 @@ test_cargo_parse_artifacts_reports_build_errors(void **state)
     assert_int_equal(
         tsr_fw_cargo_parse_artifacts(FIXTURES "/no-run-failed.jsonl", packages, binaries, errors),
         TSR_OK);
-    s_assert_list(errors, (const char *const[]){"calc/test/integration", NULL});
+    tsr_fw_test_assert_list(errors, (const char *const[]){"calc/test/integration", NULL});
     //  What did build is still there
     assert_true(zlistx_size(binaries) >= 1);
     zlistx_destroy(&binaries);
@@ -252,11 +214,11 @@ test_cargo_parse_artifacts_reports_build_errors(void **state)
 
     const char *bad[] = {"", "error: could not find `Cargo.toml`\n"};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         binaries = zlistx_new();
         assert_int_equal(tsr_fw_cargo_parse_artifacts(path, NULL, binaries, NULL), TSR_EPARSE);
         zlistx_destroy(&binaries);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
 }
 
@@ -276,11 +238,11 @@ test_cargo_parse_list_prefixes_the_binary(void **state)
     const char *bad[] = {"", "tests::adds: test\n",
                          "{\"type\": \"test\", \"event\": \"discovered\"}\n"};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         zlistx_purge(ids);
         assert_int_equal(tsr_fw_cargo_parse_list(path, "b", ids), TSR_EPARSE);
         assert_int_equal(zlistx_size(ids), 0);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
     assert_int_equal(tsr_fw_cargo_parse_list("/nonexistent", "b", ids), -ENOENT);
     zlistx_destroy(&ids);
@@ -302,22 +264,24 @@ test_cargo_parse_run_maps_libtest_events(void **state)
         tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib.jsonl", "calc/lib/calc", results, NULL),
         TSR_OK);
     assert_int_equal(tsr_results_size(results), 6);
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::adds"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::fails"),
+                     TESSERA__OUTCOME__FAILED);
     const tsr_test_result_t *failed = tsr_results_find(results, "calc/lib/calc::tests::fails");
     assert_non_null(strstr(failed->message, "arithmetic is broken"));
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::ignored"),
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::ignored"),
                      TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::divides_by_zero"),
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::divides_by_zero"),
                      TESSERA__OUTCOME__PASSED);
     const tsr_test_result_t *slow = tsr_results_find(results, "calc/lib/calc::tests::slow");
     assert_true(slow->duration_ms >= 190 && slow->duration_ms < 2000);
     tsr_results_destroy(&results);
 
     //  Died before a word: nothing, fine; text without events: not libtest JSON
-    char *empty = s_temp_file("");
-    char *text = s_temp_file("running 3 tests\ntest a ... ok\n");
-    char *torn = s_temp_file("{ \"type\": \"test\", \"event\": \"ok\", \"na");
+    char *empty = tsr_fw_test_temp_file("");
+    char *text = tsr_fw_test_temp_file("running 3 tests\ntest a ... ok\n");
+    char *torn = tsr_fw_test_temp_file("{ \"type\": \"test\", \"event\": \"ok\", \"na");
     results = tsr_results_new();
     zlistx_t *running = tsr_fw_strlist_new();
     assert_int_equal(tsr_fw_cargo_parse_run(empty, "b", results, running), TSR_OK);
@@ -326,12 +290,12 @@ test_cargo_parse_run_maps_libtest_events(void **state)
     assert_int_equal(tsr_fw_cargo_parse_run(text, "b", results, running), TSR_EPARSE);
     assert_int_equal(tsr_fw_cargo_parse_run(torn, "b", results, running), TSR_EPARSE);
     assert_int_equal(tsr_results_size(results), 0);
-    s_assert_list(running, (const char *const[]){"untouched", NULL});
+    tsr_fw_test_assert_list(running, (const char *const[]){"untouched", NULL});
     zlistx_destroy(&running);
     tsr_results_destroy(&results);
-    s_remove(&empty);
-    s_remove(&text);
-    s_remove(&torn);
+    tsr_fw_test_remove(&empty);
+    tsr_fw_test_remove(&text);
+    tsr_fw_test_remove(&torn);
 }
 
 static void
@@ -348,7 +312,7 @@ test_cargo_parse_run_names_the_tests_a_dead_binary_was_in(void **state)
     assert_int_equal(tsr_results_size(results), 1);
     assert_string_equal(tsr_results_at(results, 0)->id, "b::tests::adds");
     assert_null(tsr_results_find(results, "b::tests::crash"));
-    s_assert_list(running, (const char *const[]){"tests::crash", NULL});
+    tsr_fw_test_assert_list(running, (const char *const[]){"tests::crash", NULL});
     tsr_results_destroy(&results);
 
     //  Crashed on two test threads: both tests in flight, in start order
@@ -358,7 +322,7 @@ test_cargo_parse_run_names_the_tests_a_dead_binary_was_in(void **state)
                                             results, running),
                      TSR_OK);
     assert_int_equal(tsr_results_size(results), 0);
-    s_assert_list(running, (const char *const[]){"tests::adds", "tests::crash", NULL});
+    tsr_fw_test_assert_list(running, (const char *const[]){"tests::adds", "tests::crash", NULL});
     tsr_results_destroy(&results);
 
     //  Hung on two threads, killed: the others finished meanwhile (a later
@@ -368,9 +332,9 @@ test_cargo_parse_run_names_the_tests_a_dead_binary_was_in(void **state)
     assert_int_equal(
         tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib-hung.jsonl", "b", results, running), TSR_OK);
     assert_int_equal(tsr_results_size(results), 3);
-    assert_int_equal(s_outcome(results, "b::tests::slow"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "b::tests::slow"), TESSERA__OUTCOME__PASSED);
     assert_null(tsr_results_find(results, "b::tests::hang"));
-    s_assert_list(running, (const char *const[]){"tests::hang", NULL});
+    tsr_fw_test_assert_list(running, (const char *const[]){"tests::hang", NULL});
     tsr_results_destroy(&results);
 
     //  A complete run leaves nothing in flight; a started event without a
@@ -380,10 +344,10 @@ test_cargo_parse_run_names_the_tests_a_dead_binary_was_in(void **state)
     assert_int_equal(tsr_fw_cargo_parse_run(FIXTURES "/run-calc-lib.jsonl", "b", results, running),
                      TSR_OK);
     assert_int_equal(zlistx_size(running), 0);
-    char *nameless = s_temp_file("{ \"type\": \"test\", \"event\": \"started\" }\n");
+    char *nameless = tsr_fw_test_temp_file("{ \"type\": \"test\", \"event\": \"started\" }\n");
     assert_int_equal(tsr_fw_cargo_parse_run(nameless, "b", results, running), TSR_EPARSE);
     assert_int_equal(zlistx_size(running), 0);
-    s_remove(&nameless);
+    tsr_fw_test_remove(&nameless);
     zlistx_destroy(&running);
     tsr_results_destroy(&results);
 }
@@ -404,19 +368,19 @@ test_cargo_parse_doctests_makes_one_result(void **state)
     assert_non_null(strstr(result->message, "whisper"));
     tsr_results_destroy(&results);
 
-    char *empty = s_temp_file("");
+    char *empty = tsr_fw_test_temp_file("");
     results = tsr_results_new();
     assert_int_equal(tsr_fw_cargo_parse_doctests(empty, "p::doctests", 0, 5, results), TSR_OK);
     assert_int_equal(tsr_fw_cargo_parse_doctests(empty, "q::doctests", 101, 5, results), TSR_OK);
-    assert_int_equal(s_outcome(results, "p::doctests"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "q::doctests"), TESSERA__OUTCOME__ERROR);
-    char *garbage = s_temp_file("\x01\x02 garbage\n");
+    assert_int_equal(tsr_fw_test_outcome(results, "p::doctests"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "q::doctests"), TESSERA__OUTCOME__ERROR);
+    char *garbage = tsr_fw_test_temp_file("\x01\x02 garbage\n");
     assert_int_equal(tsr_fw_cargo_parse_doctests(garbage, "r::doctests", 0, 5, results),
                      TSR_EPARSE);
     assert_null(tsr_results_find(results, "r::doctests"));
     tsr_results_destroy(&results);
-    s_remove(&empty);
-    s_remove(&garbage);
+    tsr_fw_test_remove(&empty);
+    tsr_fw_test_remove(&garbage);
 }
 
 static void
@@ -505,9 +469,9 @@ test_cargo_list_and_shards_equal_a_serial_run(void **state)
     }
     assert_int_equal(tsr_results_size(merged), SERIAL_COUNT);
     for (size_t index = 0; index < SERIAL_COUNT; index++)
-        if (s_outcome(merged, s_serial[index].id) != s_serial[index].outcome)
+        if (tsr_fw_test_outcome(merged, s_serial[index].id) != s_serial[index].outcome)
             fail_msg("%s: outcome %d, serial %d", s_serial[index].id,
-                     s_outcome(merged, s_serial[index].id), s_serial[index].outcome);
+                     tsr_fw_test_outcome(merged, s_serial[index].id), s_serial[index].outcome);
     //  Timings come from libtest
     assert_true(tsr_results_find(merged, "calc/lib/calc::tests::slow")->duration_ms >= 190);
     tsr_results_destroy(&merged);
@@ -527,13 +491,13 @@ test_cargo_list_follows_the_user_selection(void **state)
     const char *const doc_only[] = {"cargo", "test", "--doc", NULL};
     testctx->ctx.argv = doc_only;
     assert_int_equal(tsr_fw_cargo_entry.list(&testctx->ctx, ids, errors), TSR_OK);
-    s_assert_list(ids, (const char *const[]){"textutil::doctests", NULL});
+    tsr_fw_test_assert_list(ids, (const char *const[]){"textutil::doctests", NULL});
     //  One package's library: no doctests (a target was chosen), no other binary
     const char *const lib_only[] = {"cargo", "test", "-p", "calc", "--lib", "--", "nested", NULL};
     testctx->ctx.argv = lib_only;
     zlistx_purge(ids);
     assert_int_equal(tsr_fw_cargo_entry.list(&testctx->ctx, ids, errors), TSR_OK);
-    s_assert_list(ids, (const char *const[]){"calc/lib/calc::tests::nested::adds", NULL});
+    tsr_fw_test_assert_list(ids, (const char *const[]){"calc/lib/calc::tests::nested::adds", NULL});
     testctx->ctx.argv = (const char *const *)testctx->argv;
     assert_int_equal(zlistx_size(errors), 0);
     zlistx_destroy(&ids);
@@ -560,14 +524,15 @@ test_cargo_run_marks_the_crashed_test_and_keeps_going(void **state)
     assert_int_equal(rc, TSR_OK);
     assert_int_equal(exit_code, -1); //  abort()
     assert_int_equal(tsr_results_size(results), 3);
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::adds"),
+                     TESSERA__OUTCOME__PASSED);
     const tsr_test_result_t *crash = tsr_results_find(results, "calc/lib/calc::tests::crash");
     assert_non_null(crash);
     assert_int_equal(crash->outcome, TESSERA__OUTCOME__CRASHED);
     assert_non_null(strstr(crash->message, "signal 6"));
     //  The rest of the crashed binary is left to the caller; the other binary ran
     assert_null(tsr_results_find(results, "calc/lib/calc::tests::slow"));
-    assert_int_equal(s_outcome(results, "textutil/lib/textutil::tests::shouts"),
+    assert_int_equal(tsr_fw_test_outcome(results, "textutil/lib/textutil::tests::shouts"),
                      TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
     zlistx_destroy(&shard);
@@ -596,10 +561,12 @@ test_cargo_run_finds_the_crash_among_tests_in_flight(void **state)
     assert_int_equal(rc, TSR_OK);
     assert_int_equal(exit_code, -1);
     //  Run again on one thread: beside_crash passes, crash is named
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::beside_crash"),
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::adds"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::beside_crash"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::crash"),
+                     TESSERA__OUTCOME__CRASHED);
     assert_null(tsr_results_find(results, "calc/lib/calc::tests::slow"));
     assert_int_equal(tsr_results_size(results), 3);
     tsr_results_destroy(&results);
@@ -626,8 +593,10 @@ test_cargo_run_stops_at_a_timeout(void **state)
     assert_int_equal(rc, TSR_OK);
     assert_int_equal(exit_code, -1);
     //  libtest's threads finish the others; the hung one is named
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "calc/lib/calc::tests::slow"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::adds"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/lib/calc::tests::slow"),
+                     TESSERA__OUTCOME__PASSED);
     const tsr_test_result_t *hang = tsr_results_find(results, "calc/lib/calc::tests::hang");
     assert_non_null(hang);
     assert_int_equal(hang->outcome, TESSERA__OUTCOME__TIMED_OUT);
@@ -651,8 +620,9 @@ test_cargo_run_reports_binaries_that_were_not_built(void **state)
     int exit_code;
     assert_int_equal(tsr_fw_cargo_entry.run(&testctx->ctx, shard, results, &exit_code), TSR_OK);
     assert_int_equal(tsr_results_size(results), 2);
-    assert_int_equal(s_outcome(results, "calc/test/gone::adds"), TESSERA__OUTCOME__ERROR);
-    assert_int_equal(s_outcome(results, "calc/bin/calc::tests::adds"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/test/gone::adds"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(tsr_fw_test_outcome(results, "calc/bin/calc::tests::adds"),
+                     TESSERA__OUTCOME__PASSED);
     assert_int_not_equal(exit_code, 0);
     tsr_results_destroy(&results);
     zlistx_destroy(&shard);

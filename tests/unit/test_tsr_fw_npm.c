@@ -28,47 +28,6 @@
 #define FIXTURES TSR_SOURCE_DIR "/tests/unit/fixtures/npm"
 #define EXAMPLES TSR_SOURCE_DIR "/examples/npm"
 
-static char *
-s_temp_file(const char *text)
-{
-    char *path = strdup("/tmp/tsr-fw-npm-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(tsr_fw_file_write(path, text), TSR_OK);
-    return path;
-}
-
-static void
-s_remove(char **path_p)
-{
-    unlink(*path_p);
-    free(*path_p);
-    *path_p = NULL;
-}
-
-static Tessera__Outcome
-s_outcome(tsr_results_t *results, const char *id)
-{
-    const tsr_test_result_t *result = tsr_results_find(results, id);
-    if (!result)
-        fail_msg("no result for %s", id);
-    return result->outcome;
-}
-
-static void
-s_assert_list(zlistx_t *list, const char *const *expected)
-{
-    size_t count = 0;
-    for (const char *item = (const char *)zlistx_first(list); item;
-         item = (const char *)zlistx_next(list), count++) {
-        if (!expected[count])
-            fail_msg("unexpected extra item %s", item);
-        assert_string_equal(item, expected[count]);
-    }
-    assert_null(expected[count]);
-}
-
 //  ------------------------------------------------------------------------
 //  Runner detection
 
@@ -87,13 +46,13 @@ test_npm_cmd_parse_reads_direct_commands(void **state)
     (void)state;
     tsr_fw_npm_cmd_t *cmd =
         s_cmd((const char *const[]){"npx", "jest", "--ci", NULL}, NULL, TSR_FW_NPM_JEST);
-    s_assert_list(cmd->args, (const char *const[]){"--ci", NULL});
+    tsr_fw_test_assert_list(cmd->args, (const char *const[]){"--ci", NULL});
     tsr_fw_npm_cmd_destroy(&cmd);
     assert_null(cmd);
 
     cmd = s_cmd((const char *const[]){"/usr/bin/node", "--test", "test/", NULL}, NULL,
                 TSR_FW_NPM_NODE);
-    s_assert_list(cmd->args, (const char *const[]){"--test", "test/", NULL});
+    tsr_fw_test_assert_list(cmd->args, (const char *const[]){"--test", "test/", NULL});
     assert_string_equal(cmd->node, "/usr/bin/node");
     tsr_fw_npm_cmd_destroy(&cmd);
 
@@ -121,24 +80,24 @@ test_npm_cmd_parse_reads_the_test_script(void **state)
     const char *const npm_test[] = {"npm", "test", NULL};
     tsr_fw_npm_cmd_t *cmd = s_cmd(
         npm_test, "{\"scripts\": {\"test\": \"NODE_ENV=test jest --coverage\"}}", TSR_FW_NPM_JEST);
-    s_assert_list(cmd->args, (const char *const[]){"--coverage", NULL});
-    s_assert_list(cmd->env, (const char *const[]){"NODE_ENV=test", NULL});
+    tsr_fw_test_assert_list(cmd->args, (const char *const[]){"--coverage", NULL});
+    tsr_fw_test_assert_list(cmd->env, (const char *const[]){"NODE_ENV=test", NULL});
     tsr_fw_npm_cmd_destroy(&cmd);
 
     //  Arguments after "--" go to the script; quotes keep globs for the runner
     cmd = s_cmd((const char *const[]){"npm", "run", "test", "--", "--bail", NULL},
                 "{\"scripts\": {\"test\": \"cross-env CI=1 mocha 'test/**/*.spec.js'\"}}",
                 TSR_FW_NPM_MOCHA);
-    s_assert_list(cmd->args, (const char *const[]){"test/**/*.spec.js", "--bail", NULL});
-    s_assert_list(cmd->env, (const char *const[]){"CI=1", NULL});
+    tsr_fw_test_assert_list(cmd->args, (const char *const[]){"test/**/*.spec.js", "--bail", NULL});
+    tsr_fw_test_assert_list(cmd->env, (const char *const[]){"CI=1", NULL});
     tsr_fw_npm_cmd_destroy(&cmd);
 
     cmd = s_cmd(npm_test, "{\"scripts\": {\"test\": \"node --test\"}}", TSR_FW_NPM_NODE);
-    s_assert_list(cmd->args, (const char *const[]){"--test", NULL});
+    tsr_fw_test_assert_list(cmd->args, (const char *const[]){"--test", NULL});
     tsr_fw_npm_cmd_destroy(&cmd);
 
     cmd = s_cmd(npm_test, "{\"scripts\": {\"test\": \"vitest run\"}}", TSR_FW_NPM_VITEST);
-    s_assert_list(cmd->args, (const char *const[]){"run", NULL});
+    tsr_fw_test_assert_list(cmd->args, (const char *const[]){"run", NULL});
     tsr_fw_npm_cmd_destroy(&cmd);
     cmd = s_cmd(npm_test, "{\"devDependencies\": {\"vite\": \"7\", \"vitest\": \"3\"}}",
                 TSR_FW_NPM_VITEST);
@@ -177,9 +136,10 @@ test_npm_node_test_files_follow_node_rules(void **state)
     zlistx_t *files = tsr_fw_strlist_new();
     assert_int_equal(tsr_fw_npm_node_test_files(workdir, NULL, files), TSR_OK);
     //  test/ holds any .js; elsewhere names decide; lib/notatest.js is out
-    s_assert_list(files, (const char *const[]){"lib/strings-test.cjs", "test/crash.test.mjs",
-                                               "test/helpers.js", "test/math.test.js",
-                                               "test/special.test.mjs", NULL});
+    tsr_fw_test_assert_list(files,
+                            (const char *const[]){"lib/strings-test.cjs", "test/crash.test.mjs",
+                                                  "test/helpers.js", "test/math.test.js",
+                                                  "test/special.test.mjs", NULL});
 
     zlistx_t *args = tsr_fw_strlist_new();
     tsr_fw_strlist_addf(args, "--test");
@@ -188,7 +148,7 @@ test_npm_node_test_files_follow_node_rules(void **state)
     tsr_fw_strlist_addf(args, "lib");
     zlistx_purge(files);
     assert_int_equal(tsr_fw_npm_node_test_files(workdir, args, files), TSR_OK);
-    s_assert_list(files, (const char *const[]){"lib/strings-test.cjs", NULL});
+    tsr_fw_test_assert_list(files, (const char *const[]){"lib/strings-test.cjs", NULL});
 
     //  A file named on the command line runs whatever its name
     zlistx_purge(args);
@@ -196,7 +156,7 @@ test_npm_node_test_files_follow_node_rules(void **state)
     tsr_fw_strlist_addf(args, "lib/math.js");
     zlistx_purge(files);
     assert_int_equal(tsr_fw_npm_node_test_files(workdir, args, files), TSR_OK);
-    s_assert_list(files, (const char *const[]){"lib/math.js", NULL});
+    tsr_fw_test_assert_list(files, (const char *const[]){"lib/math.js", NULL});
 
     tsr_fw_strlist_addf(args, "no/such/dir");
     zlistx_purge(files);
@@ -216,16 +176,16 @@ test_npm_parse_file_list_reads_jest_list(void **state)
     assert_int_equal(
         tsr_fw_npm_parse_file_list(FIXTURES "/jest-list.json", "/work/example/jest", files),
         TSR_OK);
-    s_assert_list(files,
-                  (const char *const[]){"__tests__/special.test.js", "__tests__/math.test.js",
-                                        "__tests__/argv.test.js", NULL});
+    tsr_fw_test_assert_list(files, (const char *const[]){"__tests__/special.test.js",
+                                                         "__tests__/math.test.js",
+                                                         "__tests__/argv.test.js", NULL});
     const char *bad[] = {"", "{\"a\": 1}", "[\"a\", 2]", "[\"a\""};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         zlistx_purge(files);
         assert_int_equal(tsr_fw_npm_parse_file_list(path, "/w", files), TSR_EPARSE);
         assert_int_equal(zlistx_size(files), 0);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
     zlistx_destroy(&files);
 }
@@ -238,8 +198,9 @@ test_npm_parse_event_files_reads_a_mocha_dry_run(void **state)
     assert_int_equal(
         tsr_fw_npm_parse_event_files(FIXTURES "/mocha-dry-run.jsonl", "/work/example/mocha", files),
         TSR_OK);
-    s_assert_list(files, (const char *const[]){"test/math.spec.js", "test/special.spec.js",
-                                               "test/unit/strings.spec.js", NULL});
+    tsr_fw_test_assert_list(files,
+                            (const char *const[]){"test/math.spec.js", "test/special.spec.js",
+                                                  "test/unit/strings.spec.js", NULL});
     zlistx_destroy(&files);
 }
 
@@ -252,15 +213,20 @@ test_npm_parse_events_reads_node_test(void **state)
         tsr_fw_npm_parse_events(FIXTURES "/node-events.jsonl", "/work/example/node-test", results),
         TSR_OK);
     assert_int_equal(tsr_results_size(results), 12); //  suites left out
-    assert_int_equal(s_outcome(results, "test/math.test.js::adds"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::adds"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::fails"),
+                     TESSERA__OUTCOME__FAILED);
     assert_non_null(strstr(tsr_results_find(results, "test/math.test.js::fails")->message,
                            "arithmetic is broken"));
-    assert_int_equal(s_outcome(results, "test/math.test.js::skipped"), TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::div > by zero > throws"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::skipped"),
+                     TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::todo"),
+                     TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::div > by zero > throws"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "lib/strings-test.cjs::upper"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "lib/strings-test.cjs::upper"),
+                     TESSERA__OUTCOME__PASSED);
     assert_true(tsr_results_find(results, "test/special.test.mjs::slow")->duration_ms >= 190);
     tsr_results_destroy(&results);
 
@@ -270,12 +236,14 @@ test_npm_parse_events_reads_node_test(void **state)
                                              "/work/example/node-test", results),
                      TSR_OK);
     assert_int_equal(tsr_results_size(results), 4);
-    assert_int_equal(s_outcome(results, "test/special.test.mjs"), TESSERA__OUTCOME__ERROR);
-    assert_int_equal(s_outcome(results, "test/syntax.test.js"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.mjs"),
+                     TESSERA__OUTCOME__ERROR);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/syntax.test.js"), TESSERA__OUTCOME__ERROR);
     assert_non_null(
         strstr(tsr_results_find(results, "test/syntax.test.js")->message, "SyntaxError"));
-    assert_int_equal(s_outcome(results, "test/empty.test.js"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "test/helpers.js::helpers load"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/empty.test.js"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/helpers.js::helpers load"),
+                     TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
 }
 
@@ -288,12 +256,15 @@ test_npm_parse_events_reads_jest_and_mocha(void **state)
         tsr_fw_npm_parse_events(FIXTURES "/jest-events.jsonl", "/work/example/jest", results),
         TSR_OK);
     assert_int_equal(tsr_results_size(results), 11);
-    assert_int_equal(s_outcome(results, "__tests__/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
-    assert_int_equal(s_outcome(results, "__tests__/math.test.js::nested > deeper > adds"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/math.test.js::fails"),
+                     TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/math.test.js::nested > deeper > adds"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "__tests__/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/math.test.js::todo"),
+                     TESSERA__OUTCOME__SKIPPED);
     //  A file that does not exist fails as a file
-    assert_int_equal(s_outcome(results, "__tests__/missing.test.js"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/missing.test.js"),
+                     TESSERA__OUTCOME__ERROR);
     assert_null(tsr_results_find(results, "__tests__/math.test.js"));
     tsr_results_destroy(&results);
 
@@ -302,12 +273,14 @@ test_npm_parse_events_reads_jest_and_mocha(void **state)
         tsr_fw_npm_parse_events(FIXTURES "/mocha-events.jsonl", "/work/example/mocha", results),
         TSR_OK);
     assert_int_equal(tsr_results_size(results), 11);
-    assert_int_equal(s_outcome(results, "test/math.spec.js::math > pending without a body"),
-                     TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "test/unit/strings.spec.js::broken setup > \"before all\" "
-                                        "hook for \"never runs\""),
+    assert_int_equal(
+        tsr_fw_test_outcome(results, "test/math.spec.js::math > pending without a body"),
+        TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results,
+                                         "test/unit/strings.spec.js::broken setup > \"before all\" "
+                                         "hook for \"never runs\""),
                      TESSERA__OUTCOME__FAILED);
-    assert_int_equal(s_outcome(results, "test/special.spec.js::special > slow"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.spec.js::special > slow"),
                      TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
 }
@@ -322,24 +295,25 @@ test_npm_parse_events_rejects_foreign_lines(void **state)
         "{\"file\": \"/w/a.js\", \"kind\": \"test\", \"outcome\": \"passed\"}\n", //  no name
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         tsr_results_t *results = tsr_results_new();
         assert_int_equal(tsr_fw_npm_parse_events(path, "/w", results), TSR_EPARSE);
         tsr_results_destroy(&results);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
     //  A test's own output among the lines, and a torn last line: skipped
-    char *path = s_temp_file("console output\n"
-                             "{\"file\": \"/w/a.js\", \"name\": \"t\", \"kind\": \"test\", "
-                             "\"outcome\": \"passed\", \"duration_ms\": 2.6}\n"
-                             "{\"file\": \"/w/a.js\", \"name\": \"u\", \"ki");
+    char *path =
+        tsr_fw_test_temp_file("console output\n"
+                              "{\"file\": \"/w/a.js\", \"name\": \"t\", \"kind\": \"test\", "
+                              "\"outcome\": \"passed\", \"duration_ms\": 2.6}\n"
+                              "{\"file\": \"/w/a.js\", \"name\": \"u\", \"ki");
     tsr_results_t *results = tsr_results_new();
     assert_int_equal(tsr_fw_npm_parse_events(path, "/w", results), TSR_OK);
     assert_int_equal(tsr_results_size(results), 1);
     assert_string_equal(tsr_results_at(results, 0)->id, "a.js::t");
     assert_int_equal(tsr_results_at(results, 0)->duration_ms, 3);
     tsr_results_destroy(&results);
-    s_remove(&path);
+    tsr_fw_test_remove(&path);
 }
 
 static void
@@ -362,8 +336,9 @@ test_npm_parse_vitest_list_reads_files_and_rejects_bad_input(void **state)
     assert_int_equal(
         tsr_fw_npm_parse_vitest_list(FIXTURES "/vitest-list.json", "/work/example/vitest", files),
         TSR_OK);
-    s_assert_list(files, (const char *const[]){"test/math.test.js", "test/special.test.js",
-                                               "test/unit/setup.test.js", NULL});
+    tsr_fw_test_assert_list(files,
+                            (const char *const[]){"test/math.test.js", "test/special.test.js",
+                                                  "test/unit/setup.test.js", NULL});
     //  Not JSON, truncated, not an array, a missing or wrong "file"
     const char *bad[] = {"",
                          "[{\"file\": \"/w/a.test.js\"}",
@@ -372,19 +347,19 @@ test_npm_parse_vitest_list_reads_files_and_rejects_bad_input(void **state)
                          "[{\"file\": 3}]",
                          "[\"/w/a.test.js\"]"};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         zlistx_purge(files);
         assert_int_equal(tsr_fw_npm_parse_vitest_list(path, "/w", files), TSR_EPARSE);
         assert_int_equal(zlistx_size(files), 0);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
     //  Names too (vitest list without --filesOnly): each file once
-    char *path = s_temp_file("[{\"name\": \"a\", \"file\": \"/w/a.test.js\"},"
-                             " {\"name\": \"b\", \"file\": \"/w/a.test.js\"}]");
+    char *path = tsr_fw_test_temp_file("[{\"name\": \"a\", \"file\": \"/w/a.test.js\"},"
+                                       " {\"name\": \"b\", \"file\": \"/w/a.test.js\"}]");
     zlistx_purge(files);
     assert_int_equal(tsr_fw_npm_parse_vitest_list(path, "/w", files), TSR_OK);
-    s_assert_list(files, (const char *const[]){"a.test.js", NULL});
-    s_remove(&path);
+    tsr_fw_test_assert_list(files, (const char *const[]){"a.test.js", NULL});
+    tsr_fw_test_remove(&path);
     zlistx_purge(files);
     assert_int_equal(tsr_fw_npm_parse_vitest_list("/nonexistent/list.json", "/w", files), -ENOENT);
     zlistx_destroy(&files);
@@ -410,7 +385,7 @@ s_assert_done(tsr_fw_npm_report_t *report, const char *file, const char *const *
 {
     zlistx_t *names = tsr_fw_strlist_new();
     tsr_fw_npm_report_done(report, file, names);
-    s_assert_list(names, expected);
+    tsr_fw_test_assert_list(names, expected);
     zlistx_destroy(&names);
 }
 
@@ -425,15 +400,19 @@ test_npm_report_reads_vitest(void **state)
     assert_true(tsr_fw_npm_report_ended(report));
     assert_int_equal(tsr_results_size(results), 10);
     assert_int_equal(zlistx_size(resume), 0);
-    assert_int_equal(s_outcome(results, "test/math.test.js::adds"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::adds"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::fails"),
+                     TESSERA__OUTCOME__FAILED);
     assert_non_null(
         strstr(tsr_results_find(results, "test/math.test.js::fails")->message, "expected 4"));
-    assert_int_equal(s_outcome(results, "test/math.test.js::skipped"), TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::nested > deeper > adds"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::skipped"),
+                     TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::todo"),
+                     TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::nested > deeper > adds"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "test/unit/setup.test.js::the setup file ran"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/unit/setup.test.js::the setup file ran"),
                      TESSERA__OUTCOME__PASSED);
     assert_true(tsr_results_find(results, "test/special.test.js::slow")->duration_ms >= 190);
     //  Files with their tests reported have no result of their own
@@ -472,15 +451,17 @@ test_npm_report_marks_the_test_a_vitest_worker_died_in(void **state)
         s_account(FIXTURES "/vitest-events-crashed.jsonl", "/work/example/vitest", false, 1, NULL,
                   NULL, &results, &resume);
     assert_false(tsr_fw_npm_report_ended(report));
-    assert_int_equal(s_outcome(results, "test/special.test.js::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.js::crash"),
+                     TESSERA__OUTCOME__CRASHED);
     assert_non_null(strstr(tsr_results_find(results, "test/special.test.js::crash")->message,
                            "crashed: the runner exited with code 1 while this test ran"));
     assert_null(tsr_results_find(results, "test/special.test.js::slow"));
     assert_null(tsr_results_find(results, "test/special.test.js"));
-    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::fails"),
+                     TESSERA__OUTCOME__FAILED);
     assert_int_equal(tsr_results_size(results), 6);
     //  The rest of the file runs again without "crash" (and with "slow")
-    s_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
+    tsr_fw_test_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
     s_assert_done(report, "test/special.test.js", (const char *const[]){"crash", NULL});
     tsr_results_destroy(&results);
     zlistx_destroy(&resume);
@@ -494,10 +475,11 @@ test_npm_report_marks_the_test_a_vitest_worker_died_in(void **state)
     report = s_account(FIXTURES "/vitest-events-hung.jsonl", "/work/example/vitest", true, -1, skip,
                        NULL, &results, &resume);
     assert_int_equal(tsr_results_size(results), 1);
-    assert_int_equal(s_outcome(results, "test/special.test.js::hang"), TESSERA__OUTCOME__TIMED_OUT);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.js::hang"),
+                     TESSERA__OUTCOME__TIMED_OUT);
     assert_non_null(
         strstr(tsr_results_find(results, "test/special.test.js::hang")->message, "timed out"));
-    s_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
+    tsr_fw_test_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
     s_assert_done(report, "test/special.test.js", (const char *const[]){"hang", NULL});
     zhashx_destroy(&skip);
     tsr_results_destroy(&results);
@@ -509,13 +491,15 @@ test_npm_report_marks_the_test_a_vitest_worker_died_in(void **state)
     report = s_account(FIXTURES "/vitest2-events-crashed.jsonl", "/work/example/vitest", false, 1,
                        NULL, NULL, &results, &resume);
     assert_true(tsr_fw_npm_report_ended(report));
-    assert_int_equal(s_outcome(results, "test/special.test.js::crash"), TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.js::crash"),
+                     TESSERA__OUTCOME__CRASHED);
     assert_non_null(strstr(tsr_results_find(results, "test/special.test.js::crash")->message,
                            "its worker died in a test"));
     assert_null(tsr_results_find(results, "test/special.test.js")); //  explained by crash
-    assert_int_equal(s_outcome(results, "test/math.test.js::todo"), TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::todo"),
+                     TESSERA__OUTCOME__SKIPPED);
     assert_int_equal(tsr_results_size(results), 6);
-    s_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
+    tsr_fw_test_assert_list(resume, (const char *const[]){"test/special.test.js", NULL});
     tsr_results_destroy(&results);
     zlistx_destroy(&resume);
     tsr_fw_npm_report_destroy(&report);
@@ -531,17 +515,18 @@ test_npm_report_marks_the_test_jest_and_mocha_died_in(void **state)
     tsr_fw_npm_report_t *report =
         s_account(FIXTURES "/jest-events-crashed.jsonl", "/work/example/jest", false, -1, NULL,
                   NULL, &results, &resume);
-    assert_int_equal(s_outcome(results, "__tests__/special.test.js::crash"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/special.test.js::crash"),
                      TESSERA__OUTCOME__CRASHED);
     assert_non_null(strstr(tsr_results_find(results, "__tests__/special.test.js::crash")->message,
                            "killed by a signal"));
-    assert_int_equal(s_outcome(results, "__tests__/special.test.js::slow"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/special.test.js::slow"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "__tests__/argv.test.js::process.argv holds no jest "
-                                        "arguments"),
+    assert_int_equal(tsr_fw_test_outcome(results,
+                                         "__tests__/argv.test.js::process.argv holds no jest "
+                                         "arguments"),
                      TESSERA__OUTCOME__PASSED);
     assert_int_equal(tsr_results_size(results), 8);
-    s_assert_list(resume, (const char *const[]){"__tests__/special.test.js", NULL});
+    tsr_fw_test_assert_list(resume, (const char *const[]){"__tests__/special.test.js", NULL});
     s_assert_done(report, "__tests__/special.test.js",
                   (const char *const[]){"slow", "crash", NULL});
     tsr_results_destroy(&results);
@@ -552,12 +537,12 @@ test_npm_report_marks_the_test_jest_and_mocha_died_in(void **state)
     report = s_account(FIXTURES "/jest-events-worker-crashed.jsonl", "/work/example/jest", false, 1,
                        NULL, NULL, &results, &resume);
     assert_true(tsr_fw_npm_report_ended(report));
-    assert_int_equal(s_outcome(results, "__tests__/special.test.js::crash"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/special.test.js::crash"),
                      TESSERA__OUTCOME__CRASHED);
     assert_non_null(strstr(tsr_results_find(results, "__tests__/special.test.js::crash")->message,
                            "jest worker process"));
     assert_null(tsr_results_find(results, "__tests__/special.test.js")); //  explained
-    s_assert_list(resume, (const char *const[]){"__tests__/special.test.js", NULL});
+    tsr_fw_test_assert_list(resume, (const char *const[]){"__tests__/special.test.js", NULL});
     tsr_results_destroy(&results);
     zlistx_destroy(&resume);
     tsr_fw_npm_report_destroy(&report);
@@ -566,16 +551,17 @@ test_npm_report_marks_the_test_jest_and_mocha_died_in(void **state)
     //  of another file is a failure, not a crash
     report = s_account(FIXTURES "/mocha-events-crashed.jsonl", "/work/example/mocha", false, 3,
                        NULL, NULL, &results, &resume);
-    assert_int_equal(s_outcome(results, "test/special.spec.js::special > crash"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.spec.js::special > crash"),
                      TESSERA__OUTCOME__CRASHED);
     assert_non_null(
         strstr(tsr_results_find(results, "test/special.spec.js::special > crash")->message,
                "exited with code 3"));
-    assert_int_equal(s_outcome(results, "test/unit/strings.spec.js::broken setup > \"before all\" "
-                                        "hook for \"never runs\""),
+    assert_int_equal(tsr_fw_test_outcome(results,
+                                         "test/unit/strings.spec.js::broken setup > \"before all\" "
+                                         "hook for \"never runs\""),
                      TESSERA__OUTCOME__FAILED);
     assert_int_equal(tsr_results_size(results), 4);
-    s_assert_list(resume, (const char *const[]){"test/special.spec.js", NULL});
+    tsr_fw_test_assert_list(resume, (const char *const[]){"test/special.spec.js", NULL});
     s_assert_done(report, "test/special.spec.js",
                   (const char *const[]){"special slow", "special crash", NULL});
     tsr_results_destroy(&results);
@@ -594,18 +580,20 @@ test_npm_report_marks_node_test_crashes_per_file(void **state)
     tsr_fw_npm_report_t *report =
         s_account(FIXTURES "/node-events-hung.jsonl", "/work/example/node-test", true, -1, NULL,
                   NULL, &results, &resume);
-    assert_int_equal(s_outcome(results, "test/crash.test.mjs"), TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/crash.test.mjs"),
+                     TESSERA__OUTCOME__CRASHED);
     assert_non_null(
         strstr(tsr_results_find(results, "test/crash.test.mjs")->message, "exited with code 3"));
-    assert_int_equal(s_outcome(results, "test/special.test.mjs::hang"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.mjs::hang"),
                      TESSERA__OUTCOME__TIMED_OUT);
-    assert_int_equal(s_outcome(results, "test/special.test.mjs::flaky"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::div > by zero > throws"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.mjs::flaky"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::div > by zero > throws"),
                      TESSERA__OUTCOME__PASSED);
     assert_null(tsr_results_find(results, "test/math.test.js"));      //  failed through its tests
     assert_null(tsr_results_find(results, "test/math.test.js::div")); //  a suite
     assert_int_equal(tsr_results_size(results), 12);
-    s_assert_list(resume, (const char *const[]){"test/special.test.mjs", NULL});
+    tsr_fw_test_assert_list(resume, (const char *const[]){"test/special.test.mjs", NULL});
     tsr_results_destroy(&results);
     zlistx_destroy(&resume);
     tsr_fw_npm_report_destroy(&report);
@@ -626,7 +614,7 @@ test_npm_report_marks_what_died_outside_tests_and_nothing_else(void **state)
         "{\"kind\": \"stop\", \"file\": \"/w/b.js\", \"name\": \"s > u\"}\n"
         //  c.js started, never finished, no test started: died outside tests
         "{\"kind\": \"filestart\", \"file\": \"/w/c.js\"}\n";
-    char *path = s_temp_file(text);
+    char *path = tsr_fw_test_temp_file(text);
     tsr_fw_npm_report_t *report = NULL;
     assert_int_equal(tsr_fw_npm_report_read(path, "/w", &report), TSR_OK);
     assert_false(tsr_fw_npm_report_ended(report));
@@ -635,9 +623,9 @@ test_npm_report_marks_what_died_outside_tests_and_nothing_else(void **state)
     zlistx_t *resume = tsr_fw_strlist_new();
     tsr_fw_npm_report_account(report, &end, NULL, NULL, results, resume);
     assert_int_equal(tsr_results_size(results), 3);
-    assert_int_equal(s_outcome(results, "a.js::t"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "a.js::t"), TESSERA__OUTCOME__PASSED);
     assert_null(tsr_results_find(results, "b.js::s > u"));
-    assert_int_equal(s_outcome(results, "c.js"), TESSERA__OUTCOME__TIMED_OUT);
+    assert_int_equal(tsr_fw_test_outcome(results, "c.js"), TESSERA__OUTCOME__TIMED_OUT);
     assert_non_null(strstr(tsr_results_find(results, "c.js")->message, "outside its tests"));
     assert_int_equal(zlistx_size(resume), 0);
     tsr_results_destroy(&results);
@@ -649,7 +637,7 @@ test_npm_report_marks_what_died_outside_tests_and_nothing_else(void **state)
     assert_int_equal(tsr_results_size(results), 2);
     tsr_results_destroy(&results);
     tsr_fw_npm_report_destroy(&report);
-    s_remove(&path);
+    tsr_fw_test_remove(&path);
 }
 
 static void
@@ -665,27 +653,28 @@ test_npm_report_rejects_lines_not_in_our_format(void **state)
         "{\"kind\": 7}\n",
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         tsr_fw_npm_report_t *report = NULL;
         assert_int_equal(tsr_fw_npm_report_read(path, "/w", &report), TSR_EPARSE);
         assert_null(report);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
     tsr_fw_npm_report_t *report = NULL;
     assert_int_equal(tsr_fw_npm_report_read("/nonexistent/events.jsonl", "/w", &report), -ENOENT);
     assert_null(report);
     //  A runner killed while writing: the torn last line is not a line
-    char *path = s_temp_file("{\"kind\": \"start\", \"file\": \"/w/a.js\", \"name\": \"t\"}\n"
-                             "{\"kind\": \"test\", \"file\": \"/w/a.js\", \"name\": \"t\", \"outc");
+    char *path = tsr_fw_test_temp_file(
+        "{\"kind\": \"start\", \"file\": \"/w/a.js\", \"name\": \"t\"}\n"
+        "{\"kind\": \"test\", \"file\": \"/w/a.js\", \"name\": \"t\", \"outc");
     assert_int_equal(tsr_fw_npm_report_read(path, "/w", &report), TSR_OK);
     tsr_fw_npm_end_t end = {.exit_code = -1};
     tsr_results_t *results = tsr_results_new();
     tsr_fw_npm_report_account(report, &end, NULL, NULL, results, NULL);
     assert_int_equal(tsr_results_size(results), 1);
-    assert_int_equal(s_outcome(results, "a.js::t"), TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(tsr_fw_test_outcome(results, "a.js::t"), TESSERA__OUTCOME__CRASHED);
     tsr_results_destroy(&results);
     tsr_fw_npm_report_destroy(&report);
-    s_remove(&path);
+    tsr_fw_test_remove(&path);
 }
 
 //  ------------------------------------------------------------------------
@@ -758,8 +747,9 @@ test_npm_node_test_shards_equal_one_run(void **state)
     tsr_fw_testctx_t *testctx = tsr_fw_testctx_new(EXAMPLES "/node-test", argv);
     tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 5);
     assert_int_equal(tsr_results_size(results), 12);
-    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::div > by zero > throws"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::fails"),
+                     TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::div > by zero > throws"),
                      TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
 
@@ -774,8 +764,10 @@ test_npm_node_test_shards_equal_one_run(void **state)
     int rc = tsr_fw_npm_entry.run(&testctx->ctx, ids, results, &exit_code);
     unsetenv("TSR_EXAMPLE_CRASH");
     assert_int_equal(rc, TSR_OK);
-    assert_int_equal(s_outcome(results, "test/crash.test.mjs"), TESSERA__OUTCOME__CRASHED);
-    assert_int_equal(s_outcome(results, "test/helpers.js::helpers load"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/crash.test.mjs"),
+                     TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/helpers.js::helpers load"),
+                     TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
     zlistx_destroy(&ids);
     tsr_fw_testctx_destroy(&testctx);
@@ -829,24 +821,26 @@ test_npm_jest_shards_equal_one_run(void **state)
     //  Three shards, one file each: jest runs them in band, where its own
     //  arguments would leak into process.argv without our launcher
     tsr_results_t *results = s_list_and_compare_shards(testctx, 3, 3);
-    assert_int_equal(s_outcome(results, "__tests__/argv.test.js::process.argv holds no jest "
-                                        "arguments"),
+    assert_int_equal(tsr_fw_test_outcome(results,
+                                         "__tests__/argv.test.js::process.argv holds no jest "
+                                         "arguments"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "__tests__/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
-    assert_int_equal(s_outcome(results, "__tests__/math.test.js::skipped"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/math.test.js::fails"),
+                     TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/math.test.js::skipped"),
                      TESSERA__OUTCOME__SKIPPED);
     tsr_results_destroy(&results);
 
     //  A test that kills jest: reported CRASHED, the rest of its file runs
     static const char *const crash[] = {"TSR_EXAMPLE_CRASH=1", NULL};
     results = s_run_special(testctx, "__tests__/special.test.js", crash);
-    assert_int_equal(s_outcome(results, "__tests__/special.test.js::slow"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/special.test.js::slow"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "__tests__/special.test.js::crash"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/special.test.js::crash"),
                      TESSERA__OUTCOME__CRASHED);
-    assert_int_equal(s_outcome(results, "__tests__/special.test.js::hang"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/special.test.js::hang"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "__tests__/special.test.js::flaky"),
+    assert_int_equal(tsr_fw_test_outcome(results, "__tests__/special.test.js::flaky"),
                      TESSERA__OUTCOME__PASSED);
     assert_int_equal(tsr_results_size(results), 4);
     tsr_results_destroy(&results);
@@ -864,16 +858,16 @@ test_npm_mocha_shards_equal_one_run(void **state)
     //  .mocharc.json's spec must not add its files to each shard's
     tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 3);
     assert_int_equal(tsr_results_size(results), 11);
-    assert_int_equal(s_outcome(results, "test/math.spec.js::math > fails"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.spec.js::math > fails"),
                      TESSERA__OUTCOME__FAILED);
     tsr_results_destroy(&results);
 
     //  A test that exits mocha: reported CRASHED, the rest of its file runs
     static const char *const crash[] = {"TSR_EXAMPLE_CRASH=1", NULL};
     results = s_run_special(testctx, "test/special.spec.js", crash);
-    assert_int_equal(s_outcome(results, "test/special.spec.js::special > crash"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.spec.js::special > crash"),
                      TESSERA__OUTCOME__CRASHED);
-    assert_int_equal(s_outcome(results, "test/special.spec.js::special > flaky"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.spec.js::special > flaky"),
                      TESSERA__OUTCOME__PASSED);
     assert_int_equal(tsr_results_size(results), 4);
     tsr_results_destroy(&results);
@@ -892,10 +886,11 @@ test_npm_vitest_shards_equal_one_run(void **state)
     //  file still runs beside ours
     tsr_results_t *results = s_list_and_compare_shards(testctx, 2, 3);
     assert_int_equal(tsr_results_size(results), 10);
-    assert_int_equal(s_outcome(results, "test/math.test.js::fails"), TESSERA__OUTCOME__FAILED);
-    assert_int_equal(s_outcome(results, "test/math.test.js::nested > deeper > adds"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::fails"),
+                     TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/math.test.js::nested > deeper > adds"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "test/unit/setup.test.js::the setup file ran"),
+    assert_int_equal(tsr_fw_test_outcome(results, "test/unit/setup.test.js::the setup file ran"),
                      TESSERA__OUTCOME__PASSED);
     tsr_results_destroy(&results);
 
@@ -908,10 +903,14 @@ test_npm_vitest_shards_equal_one_run(void **state)
     testctx->timeout_ms = 15000;
     results = s_run_special(testctx, "test/special.test.js", misbehave);
     testctx->timeout_ms = 0;
-    assert_int_equal(s_outcome(results, "test/special.test.js::slow"), TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "test/special.test.js::crash"), TESSERA__OUTCOME__CRASHED);
-    assert_int_equal(s_outcome(results, "test/special.test.js::hang"), TESSERA__OUTCOME__TIMED_OUT);
-    assert_int_equal(s_outcome(results, "test/special.test.js::flaky"), TESSERA__OUTCOME__FAILED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.js::slow"),
+                     TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.js::crash"),
+                     TESSERA__OUTCOME__CRASHED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.js::hang"),
+                     TESSERA__OUTCOME__TIMED_OUT);
+    assert_int_equal(tsr_fw_test_outcome(results, "test/special.test.js::flaky"),
+                     TESSERA__OUTCOME__FAILED);
     assert_int_equal(tsr_results_size(results), 4);
     tsr_results_destroy(&results);
     zstr_free(&flaky_env);

@@ -24,18 +24,6 @@
 
 static const char *const s_pytest_argv[] = {"/usr/bin/python3", "-m", "pytest", NULL};
 
-//  A temp file holding `text`; the caller unlinks and frees the path
-static char *
-s_temp_file(const char *text)
-{
-    char *path = strdup("/tmp/tsr-fw-pytest-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(tsr_fw_file_write(path, text), TSR_OK);
-    return path;
-}
-
 //  The first `bytes` of a fixture, as a temp file (a torn report)
 static char *
 s_truncated_fixture(const char *fixture, size_t bytes)
@@ -44,26 +32,9 @@ s_truncated_fixture(const char *fixture, size_t bytes)
     assert_int_equal(tsr_fw_file_read(fixture, 1u << 20, &text), TSR_OK);
     assert_true(strlen(text) > bytes);
     text[bytes] = '\0';
-    char *path = s_temp_file(text);
+    char *path = tsr_fw_test_temp_file(text);
     free(text);
     return path;
-}
-
-static void
-s_remove(char **path_p)
-{
-    unlink(*path_p);
-    free(*path_p);
-    *path_p = NULL;
-}
-
-static Tessera__Outcome
-s_outcome(tsr_results_t *results, const char *id)
-{
-    const tsr_test_result_t *result = tsr_results_find(results, id);
-    if (!result)
-        fail_msg("no result for %s", id);
-    return result->outcome;
 }
 
 static void
@@ -100,7 +71,7 @@ test_pytest_parse_list_rejects_bad_json(void **state)
         "{\"ids\": [\"a\"]}",                    //  no errors
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         zlistx_t *ids = tsr_fw_strlist_new();
         zlistx_t *errors = tsr_fw_strlist_new();
         assert_int_equal(tsr_fw_pytest_parse_list(path, ids, errors), TSR_EPARSE);
@@ -108,7 +79,7 @@ test_pytest_parse_list_rejects_bad_json(void **state)
         assert_int_equal(zlistx_size(errors), 0);
         zlistx_destroy(&ids);
         zlistx_destroy(&errors);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
     zlistx_t *ids = tsr_fw_strlist_new();
     assert_int_equal(tsr_fw_pytest_parse_list("/nonexistent/list.json", ids, ids), -ENOENT);
@@ -123,34 +94,36 @@ test_pytest_parse_junit_maps_every_outcome(void **state)
     assert_int_equal(tsr_fw_pytest_parse_junit(FIXTURES "/junit.xml", NULL, results), TSR_OK);
     //  26 tests + the module skipped at collection + the collection error
     assert_int_equal(tsr_results_size(results), 28);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_pass"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_pass"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_fail"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_fail"),
                      TESSERA__OUTCOME__FAILED);
     const tsr_test_result_t *failed = tsr_results_find(results, "tests/test_basic.py::test_fail");
     assert_non_null(failed->message);
     assert_non_null(strstr(failed->message, "arithmetic is broken"));
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_skip"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_skip"),
                      TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_skip_inside"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_skip_inside"),
                      TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_xfail"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_xfail"),
                      TESSERA__OUTCOME__XFAILED);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_xpass"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_xpass"),
                      TESSERA__OUTCOME__XPASSED);
     //  strict: an unexpected pass is a failure
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_xpass_strict"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_xpass_strict"),
                      TESSERA__OUTCOME__FAILED);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_fixture_error"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_fixture_error"),
                      TESSERA__OUTCOME__ERROR);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_param[2]"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_param[2]"),
                      TESSERA__OUTCOME__FAILED);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_param[a::b]"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_param[a::b]"),
                      TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::TestGroup::TestInner::test_nested"),
-                     TESSERA__OUTCOME__PASSED);
-    assert_int_equal(s_outcome(results, "tests/test_importorskip.py"), TESSERA__OUTCOME__SKIPPED);
-    assert_int_equal(s_outcome(results, "tests/test_broken.py"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(
+        tsr_fw_test_outcome(results, "tests/test_basic.py::TestGroup::TestInner::test_nested"),
+        TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_importorskip.py"),
+                     TESSERA__OUTCOME__SKIPPED);
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_broken.py"), TESSERA__OUTCOME__ERROR);
     const tsr_test_result_t *slow = tsr_results_find(results, "tests/test_special.py::test_slow");
     assert_non_null(slow);
     assert_true(slow->duration_ms >= 190 && slow->duration_ms < 2000);
@@ -172,10 +145,10 @@ test_pytest_parse_junit_maps_names_back_without_plugin(void **state)
     assert_int_equal(tsr_results_size(results), 28);
     for (const char *id = (const char *)zlistx_first(ids); id; id = (const char *)zlistx_next(ids))
         assert_non_null(tsr_results_find(results, id));
-    assert_int_equal(s_outcome(results, "tests/test_basic.py::test_xpass"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_basic.py::test_xpass"),
                      TESSERA__OUTCOME__PASSED);
     //  Not requested: rebuilt from the dotted module name
-    assert_int_equal(s_outcome(results, "tests/test_broken.py"), TESSERA__OUTCOME__ERROR);
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_broken.py"), TESSERA__OUTCOME__ERROR);
     tsr_results_destroy(&results);
     zlistx_destroy(&ids);
     zlistx_destroy(&errors);
@@ -190,12 +163,12 @@ test_pytest_parse_junit_rejects_bad_xml(void **state)
         "<?xml version=\"1.0\"?><testsuites><testsuite><testcase name=\"x\">",
         "<!DOCTYPE t [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><testsuites>&e;</testsuites"};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        char *path = s_temp_file(bad[index]);
+        char *path = tsr_fw_test_temp_file(bad[index]);
         tsr_results_t *results = tsr_results_new();
         assert_int_equal(tsr_fw_pytest_parse_junit(path, NULL, results), TSR_EPARSE);
         assert_int_equal(tsr_results_size(results), 0);
         tsr_results_destroy(&results);
-        s_remove(&path);
+        tsr_fw_test_remove(&path);
     }
     char *torn = s_truncated_fixture(FIXTURES "/junit.xml", 3000);
     tsr_results_t *results = tsr_results_new();
@@ -203,17 +176,18 @@ test_pytest_parse_junit_rejects_bad_xml(void **state)
     assert_int_equal(tsr_results_size(results), 0);
     assert_int_equal(tsr_fw_pytest_parse_junit("/nonexistent.xml", NULL, results), -ENOENT);
     tsr_results_destroy(&results);
-    s_remove(&torn);
+    tsr_fw_test_remove(&torn);
 }
 
 static void
 test_pytest_parse_junit_never_expands_entities(void **state)
 {
     (void)state;
-    char *path = s_temp_file("<?xml version=\"1.0\"?>\n"
-                             "<!DOCTYPE testsuites [<!ENTITY secret SYSTEM \"/etc/hostname\">]>\n"
-                             "<testsuites><testsuite><testcase classname=\"c\" name=\"n\">"
-                             "<failure>&secret;</failure></testcase></testsuite></testsuites>\n");
+    char *path =
+        tsr_fw_test_temp_file("<?xml version=\"1.0\"?>\n"
+                              "<!DOCTYPE testsuites [<!ENTITY secret SYSTEM \"/etc/hostname\">]>\n"
+                              "<testsuites><testsuite><testcase classname=\"c\" name=\"n\">"
+                              "<failure>&secret;</failure></testcase></testsuite></testsuites>\n");
     tsr_results_t *results = tsr_results_new();
     assert_int_equal(tsr_fw_pytest_parse_junit(path, NULL, results), TSR_OK);
     assert_int_equal(tsr_results_size(results), 1);
@@ -223,7 +197,7 @@ test_pytest_parse_junit_never_expands_entities(void **state)
     //  The failure text is empty, not the file's content
     assert_true(result->message == NULL || *result->message == '\0');
     tsr_results_destroy(&results);
-    s_remove(&path);
+    tsr_fw_test_remove(&path);
 }
 
 static void
@@ -244,13 +218,14 @@ test_pytest_parse_progress_keeps_finished_tests(void **state)
     assert_int_equal(tsr_fw_pytest_parse_progress(torn, results), TSR_OK);
     assert_int_equal(tsr_results_size(results), 2);
     tsr_results_destroy(&results);
-    s_remove(&torn);
+    tsr_fw_test_remove(&torn);
 
-    char *bad = s_temp_file("{\"id\": \"a\", \"outcome\": \"exploded\", \"duration_s\": 1}\n");
+    char *bad =
+        tsr_fw_test_temp_file("{\"id\": \"a\", \"outcome\": \"exploded\", \"duration_s\": 1}\n");
     results = tsr_results_new();
     assert_int_equal(tsr_fw_pytest_parse_progress(bad, results), TSR_EPARSE);
     tsr_results_destroy(&results);
-    s_remove(&bad);
+    tsr_fw_test_remove(&bad);
 }
 
 static void
@@ -356,7 +331,7 @@ test_pytest_list_and_shards_equal_a_serial_run(void **state)
         if (outcome != expected->outcome)
             fail_msg("%s: %d, serial %d", expected->id, got->outcome, expected->outcome);
     }
-    assert_int_equal(s_outcome(merged, "tests/test_basic.py::test_xpass"),
+    assert_int_equal(tsr_fw_test_outcome(merged, "tests/test_basic.py::test_xpass"),
                      TESSERA__OUTCOME__XPASSED);
     //  Bytecode went to the cache dir, not the workspace
     char *pycache = zsys_sprintf("%s/pycache", testctx->cache_dir);
@@ -471,7 +446,7 @@ test_pytest_run_keeps_finished_tests_when_pytest_dies(void **state)
     assert_int_equal(exit_code, 3); //  os._exit(3): no JUnit XML
     //  What finished before the crash; the caller re-runs the rest
     assert_int_equal(tsr_results_size(results), 2);
-    assert_int_equal(s_outcome(results, "tests/test_special.py::test_slow"),
+    assert_int_equal(tsr_fw_test_outcome(results, "tests/test_special.py::test_slow"),
                      TESSERA__OUTCOME__PASSED);
     assert_null(tsr_results_find(results, "tests/test_special.py::test_crash"));
     tsr_results_destroy(&results);
@@ -629,7 +604,7 @@ test_pytest_steal_requested_mid_run_gives_half_of_the_rest_once(void **state)
     for (int n = 0; n < 7; n++) {
         char id[64];
         snprintf(id, sizeof id, "test_steal.py::test_t[%d]", n);
-        assert_int_equal(s_outcome(results, id), TESSERA__OUTCOME__PASSED);
+        assert_int_equal(tsr_fw_test_outcome(results, id), TESSERA__OUTCOME__PASSED);
     }
     s_assert_ids(shard, 0, 6);
     zlistx_destroy(&given);
@@ -682,7 +657,8 @@ test_pytest_steal_before_the_second_last_test_runs_it_last(void **state)
     s_assert_ids(ack, 3, 3);
     assert_string_equal(ran, "0,1,2,");
     assert_int_equal(tsr_results_size(results), 3);
-    assert_int_equal(s_outcome(results, "test_steal.py::test_t[2]"), TESSERA__OUTCOME__PASSED);
+    assert_int_equal(tsr_fw_test_outcome(results, "test_steal.py::test_t[2]"),
+                     TESSERA__OUTCOME__PASSED);
     s_assert_ids(shard, 0, 2);
     zlistx_destroy(&ack);
     tsr_results_destroy(&results);
